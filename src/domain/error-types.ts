@@ -1,0 +1,46 @@
+/**
+ * Failure types shared by activities and the workflow. Activities throw `ApplicationFailure`s with these as `type`; the
+ * workflow decides on the type, never on message text.
+ */
+export const ErrorType = {
+  /** The refund request breaks the RefundRequest contract. */
+  InvalidRequest: 'InvalidRequest',
+  /** The provider rejected our request as malformed (4xx validation). */
+  ProviderValidation: 'ProviderValidation',
+  /** The provider refuses the cancel for this resource (e.g. a failed Circle payment). */
+  NotEligible: 'NotEligible',
+  /** The cancel window has closed (Stripe's 24 h, SQUAKE past `reserved`). */
+  WindowClosed: 'WindowClosed',
+  /** Our credentials were refused: fix the worker's config. */
+  Unauthorized: 'Unauthorized',
+  /** The provider does not know the resource. */
+  NotFound: 'NotFound',
+  /** The same idempotency key was used for a different request. */
+  IdempotencyConflict: 'IdempotencyConflict',
+  /** The provider answered with a body we do not understand. */
+  MalformedResponse: 'MalformedResponse',
+  /** Circle's cancel settled as `failed`. */
+  SettlementFailed: 'SettlementFailed',
+  /** A reversal was found but its amounts differ from the original allocation. */
+  ReconMismatch: 'ReconMismatch',
+  /** A step's deadline passed while the saga was waiting. */
+  DeadlinePassed: 'DeadlinePassed',
+  /** A provider kept failing transiently for longer than the configured outage bound. */
+  ProviderOutage: 'ProviderOutage',
+} as const;
+
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Error types an operator must act on; an activity failing with one of them blocks its step. */
+export const PERMANENT_ERROR_TYPES: readonly ErrorType[] = [
+  ErrorType.InvalidRequest,
+  ErrorType.ProviderValidation,
+  ErrorType.NotEligible,
+  ErrorType.WindowClosed,
+  ErrorType.Unauthorized,
+  ErrorType.NotFound,
+  ErrorType.IdempotencyConflict,
+  ErrorType.MalformedResponse,
+  ErrorType.SettlementFailed,
+  ErrorType.ReconMismatch,
+];

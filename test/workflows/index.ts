@@ -1,0 +1,2 @@
+// The workflow bundle the tests run: the product's workflows plus test-only probes.
+export * from './harness-probe';
