@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { CircleClient } from '../../src/providers/circle/client';
+import { CircleSandbox } from '../../src/providers/circle/sandbox';
+import {
+  ProviderAuthError,
+  ProviderConflictError,
+  ProviderMalformedResponseError,
+  ProviderNotFoundError,
+  ProviderRateLimitError,
+  ProviderTimeoutError,
+  ProviderUnavailableError,
+  ProviderValidationError,
+} from '../../src/providers/errors';
+import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+
+const clock = new ManualClock();
+const { sandbox, url } = useSandbox(new CircleSandbox({ now: clock.now }));
+const client = (apiKey = sandbox.apiKey) => new CircleClient({ apiKey, baseUrl: url(), timeoutMs: 2000 });
+const KEY_A = '3f1c1a4e-5d6b-4c2a-9e8f-0a1b2c3d4e5f';
+const KEY_B = '7a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d';
+
+function seedPayment(fields: Record<string, unknown> = {}): string {
+  const { payments } = sandbox.addFixtures({ payments: [fields] }) as { payments: Array<{ id: string }> };
+  return payments[0]!.id;
+}
+
+describe('Circle client against the Circle sandbox', () => {
+  it('accepts a cancel as pending, and it settles as confirmed (a void) after the settle delay', async () => {
+    const id = seedPayment({ status: 'confirmed', settleDelayMs: 60_000 });
+    const { cancel, requestId } = await client().cancelPayment(
+      id,
+      { reason: 'requested_by_customer' },
+      { idempotencyKey: KEY_A },
+    );
+    expect(cancel.status).toBe('pending');
+    expect(cancel.originalPayment.id).toBe(id);
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+
+    expect((await client().getPayment(id)).payment.cancel?.status).toBe('pending');
+    clock.advance(60_000);
+    const { payment } = await client().getPayment(id);
+    expect(payment.cancel?.status).toBe('confirmed');
+    expect(sandbox.ledgerEntries(id).map((e) => e.effect)).toEqual(['cancellation', 'void']);
+  });
+
+  it('settles the cancel of an already paid payment as paid, with a refund', async () => {
+    const id = seedPayment({ status: 'paid', settleDelayMs: 0 });
+    await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    const { payment } = await client().getPayment(id);
+    expect(payment.cancel?.status).toBe('paid');
+    expect(payment.refunds).toEqual([
+      expect.objectContaining({ status: 'paid', amount: { amount: '12.60', currency: 'USD' } }),
+    ]);
+  });
+
+  it('settles the cancel of a payment marked ineligible as failed', async () => {
+    const id = seedPayment({ ineligibleAtSettlement: true, settleDelayMs: 0 });
+    await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    expect((await client().getPayment(id)).payment.cancel?.status).toBe('failed');
+  });
+
+  it('replays the same cancel for the same key and payment, with one effect', async () => {
+    const id = seedPayment();
+    const first = await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    const second = await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    expect(second.cancel).toEqual(first.cancel);
+    expect(sandbox.ledgerEntries(id).filter((e) => e.effect === 'cancellation')).toHaveLength(1);
+  });
+
+  it('keeps one effect when the answer to the cancel is lost and the call is retried with its key', async () => {
+    const id = seedPayment();
+    sandbox.addFault({ route: 'cancelPayment', failNext: 1, status: 502, when: 'after' });
+    const lost = await rejectionOf(client().cancelPayment(id, {}, { idempotencyKey: KEY_A }));
+    expect(lost).toBeInstanceOf(ProviderUnavailableError);
+    const retried = await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    expect(retried.cancel.status).toBe('pending');
+    expect(sandbox.ledgerEntries(id).filter((e) => e.effect === 'cancellation')).toHaveLength(1);
+  });
+
+  it('answers 409 for a key reused on another payment: a retryable conflict', async () => {
+    const first = seedPayment();
+    const second = seedPayment();
+    await client().cancelPayment(first, {}, { idempotencyKey: KEY_A });
+    const err = await rejectionOf(client().cancelPayment(second, {}, { idempotencyKey: KEY_A }));
+    expect(err).toBeInstanceOf(ProviderConflictError);
+    expect(err).toMatchObject({ status: 409, retryable: true, provider: 'circle' });
+    expect(sandbox.ledgerEntries(second)).toEqual([]);
+  });
+
+  it('refuses to cancel a failed payment: permanent, not eligible', async () => {
+    const id = seedPayment({ status: 'failed' });
+    const err = await rejectionOf(client().cancelPayment(id, {}, { idempotencyKey: KEY_A }));
+    expect(err).toBeInstanceOf(ProviderValidationError);
+    expect(err).toMatchObject({
+      status: 400,
+      retryable: false,
+      code: '2',
+      message: expect.stringContaining('not eligible'),
+    });
+    expect((err as ProviderValidationError).requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses a second cancel under a different key: already cancelled', async () => {
+    const id = seedPayment();
+    await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    const err = await rejectionOf(client().cancelPayment(id, {}, { idempotencyKey: KEY_B }));
+    expect(err).toMatchObject({ status: 400, retryable: false, message: expect.stringContaining('already cancelled') });
+    expect(sandbox.ledgerEntries(id).filter((e) => e.effect === 'cancellation')).toHaveLength(1);
+  });
+
+  it('rejects an idempotency key that is not a UUID v4 as a validation error', async () => {
+    const err = await rejectionOf(client().cancelPayment(seedPayment(), {}, { idempotencyKey: 'not-a-uuid' }));
+    expect(err).toBeInstanceOf(ProviderValidationError);
+    expect((err as Error).message).toContain('idempotencyKey');
+  });
+
+  it('maps a wrong API key to a permanent auth error', async () => {
+    const err = await rejectionOf(client('wrong-key').getPayment(seedPayment()));
+    expect(err).toBeInstanceOf(ProviderAuthError);
+    expect(err).toMatchObject({ status: 401, retryable: false });
+  });
+
+  it('maps an unknown payment to a permanent not-found error', async () => {
+    const err = await rejectionOf(client().getPayment('00000000-0000-4000-8000-000000000000'));
+    expect(err).toBeInstanceOf(ProviderNotFoundError);
+    expect(err).toMatchObject({ status: 404, retryable: false });
+  });
+
+  it('maps 429 to a retryable rate-limit error carrying Retry-After', async () => {
+    sandbox.addFault({ route: 'getPayment', failNext: 1, status: 429, retryAfterSeconds: 7 });
+    const err = await rejectionOf(client().getPayment(seedPayment()));
+    expect(err).toBeInstanceOf(ProviderRateLimitError);
+    expect(err).toMatchObject({ status: 429, retryable: true, retryAfterMs: 7000 });
+  });
+
+  it('maps 5xx to a retryable unavailable error with the request id', async () => {
+    sandbox.addFault({ route: 'getPayment', failNext: 1, status: 503 });
+    const err = await rejectionOf(client().getPayment(seedPayment()));
+    expect(err).toBeInstanceOf(ProviderUnavailableError);
+    expect(err).toMatchObject({
+      status: 503,
+      retryable: true,
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
+    });
+  });
+
+  it('gives up on a hanging request at the per-call timeout, as a retryable timeout', async () => {
+    sandbox.addFault({ route: 'getPayment', failNext: 1, hang: true });
+    const err = await rejectionOf(client().getPayment(seedPayment(), { timeoutMs: 200 }));
+    expect(err).toBeInstanceOf(ProviderTimeoutError);
+    expect(err).toMatchObject({ retryable: true });
+  });
+
+  it('reports a body that does not match the schema as a malformed response naming the field', async () => {
+    sandbox.addFault({ route: 'getPayment', failNext: 1, malformed: true });
+    const err = await rejectionOf(client().getPayment(seedPayment()));
+    expect(err).toBeInstanceOf(ProviderMalformedResponseError);
+    expect(err).toMatchObject({ provider: 'circle', retryable: false, field: 'data.id' });
+  });
+});
