@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { StripeClimateClient } from '../../src/providers/stripe-climate/client';
+import { StripeClimateSandbox } from '../../src/providers/stripe-climate/sandbox';
+import {
+  ProviderAuthError,
+  ProviderMalformedResponseError,
+  ProviderNotFoundError,
+  ProviderRateLimitError,
+  ProviderTimeoutError,
+  ProviderUnavailableError,
+  ProviderValidationError,
+} from '../../src/providers/errors';
+import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+
+const HOUR = 3600;
+const clock = new ManualClock();
+const { sandbox, url } = useSandbox(new StripeClimateSandbox({ now: clock.now }));
+const client = (secretKey = sandbox.apiKey) => new StripeClimateClient({ secretKey, baseUrl: url(), timeoutMs: 2000 });
+
+function seedOrder(fields: Record<string, unknown> = {}): string {
+  const { orders } = sandbox.addFixtures({ orders: [fields] }) as { orders: Array<{ id: string }> };
+  return orders[0]!.id;
+}
+
+describe('Stripe Climate client against the Stripe sandbox', () => {
+  it('cancels an order created 23 h ago: subtotal refunded, fees kept', async () => {
+    const id = seedOrder({ ageSeconds: 23 * HOUR, amount_subtotal: 550, amount_fees: 17 });
+    const { order, requestId, replayed } = await client().cancelOrder(id, { idempotencyKey: 'refund-ord_1-carbon' });
+    expect(order).toMatchObject({ id, status: 'canceled', cancellation_reason: 'requested', amount_fees: 17 });
+    expect(order.canceled_at).toBe(Math.floor(clock.ms / 1000));
+    expect(requestId).toMatch(/^req_/);
+    expect(replayed).toBe(false);
+    expect(sandbox.ledgerEntries(id)).toEqual([
+      expect.objectContaining({ effect: 'cancellation', detail: { refunded: 550, feesKept: 17, currency: 'usd' } }),
+    ]);
+  });
+
+  it('refuses to cancel an order created 25 h ago: outside the 24 h window, permanent', async () => {
+    const id = seedOrder({ ageSeconds: 25 * HOUR });
+    const err = await rejectionOf(client().cancelOrder(id, { idempotencyKey: 'k1' }));
+    expect(err).toBeInstanceOf(ProviderValidationError);
+    expect(err).toMatchObject({ status: 400, retryable: false, code: 'invalid_request_error' });
+    expect((err as Error).message).toContain('within 24 hours');
+    expect((err as ProviderValidationError).requestId).toMatch(/^req_/);
+    expect(sandbox.ledgerEntries(id)).toEqual([]);
+  });
+
+  it('refuses to cancel a delivered order', async () => {
+    const err = await rejectionOf(client().cancelOrder(seedOrder({ status: 'delivered' }), { idempotencyKey: 'k1' }));
+    expect(err).toMatchObject({ status: 400, retryable: false, message: expect.stringContaining("'delivered'") });
+  });
+
+  it('replays the first answer for the same Idempotency-Key, marked Idempotent-Replayed, with one effect', async () => {
+    const id = seedOrder();
+    const first = await client().cancelOrder(id, { idempotencyKey: 'refund-ord_1-carbon' });
+    const second = await client().cancelOrder(id, { idempotencyKey: 'refund-ord_1-carbon' });
+    expect(second.order).toEqual(first.order);
+    expect(second.replayed).toBe(true);
+    expect(sandbox.ledgerEntries(id)).toHaveLength(1);
+  });
+
+  it('answers idempotency_error for a key reused on another order, as a permanent error', async () => {
+    await client().cancelOrder(seedOrder(), { idempotencyKey: 'shared-key' });
+    const other = seedOrder();
+    const err = await rejectionOf(client().cancelOrder(other, { idempotencyKey: 'shared-key' }));
+    expect(err).toBeInstanceOf(ProviderValidationError);
+    expect(err).toMatchObject({ status: 400, code: 'idempotency_error', retryable: false });
+    expect(sandbox.ledgerEntries(other)).toEqual([]);
+  });
+
+  it('keeps one effect when the answer is lost and the cancel is retried with its key', async () => {
+    const id = seedOrder();
+    sandbox.addFault({ route: 'cancelOrder', failNext: 1, status: 500, when: 'after' });
+    expect(await rejectionOf(client().cancelOrder(id, { idempotencyKey: 'k-lost' }))).toBeInstanceOf(
+      ProviderUnavailableError,
+    );
+    // The cancel took effect before its answer was lost; Stripe kept that answer and replays it.
+    const retry = await client().cancelOrder(id, { idempotencyKey: 'k-lost' });
+    expect(retry).toMatchObject({ replayed: true, order: { status: 'canceled' } });
+    expect(sandbox.ledgerEntries(id)).toHaveLength(1);
+  });
+
+  it('accepts the secret key as Basic auth too, and refuses a wrong key with 401', async () => {
+    const id = seedOrder();
+    const basic = await fetch(`${url()}/v1/climate/orders/${id}`, {
+      headers: { authorization: `Basic ${Buffer.from(`${sandbox.apiKey}:`).toString('base64')}` },
+    });
+    expect(basic.status).toBe(200);
+    const err = await rejectionOf(client('sk_test_wrong').retrieveOrder(id));
+    expect(err).toBeInstanceOf(ProviderAuthError);
+    expect(err).toMatchObject({ status: 401, retryable: false });
+  });
+
+  it('takes form-encoded cancel bodies and treats other parameters under the same key as a different request', async () => {
+    const id = seedOrder();
+    const post = (body: string) =>
+      fetch(`${url()}/v1/climate/orders/${id}/cancel`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${sandbox.apiKey}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          'idempotency-key': 'form-key',
+        },
+        body,
+      });
+    expect((await post('expand[]=product')).status).toBe(200);
+    const conflict = await post('expand[]=beneficiary');
+    expect(conflict.status).toBe(400);
+    expect(((await conflict.json()) as { error: { type: string } }).error.type).toBe('idempotency_error');
+  });
+
+  it('maps an unknown order to a permanent not-found error', async () => {
+    const err = await rejectionOf(client().retrieveOrder('climorder_missing'));
+    expect(err).toBeInstanceOf(ProviderNotFoundError);
+    expect(err).toMatchObject({ status: 404, code: 'resource_missing', retryable: false });
+  });
+
+  it('maps 429 to a retryable rate-limit error carrying Retry-After', async () => {
+    sandbox.addFault({ route: 'retrieveOrder', failNext: 1, status: 429, retryAfterSeconds: 3 });
+    const err = await rejectionOf(client().retrieveOrder(seedOrder()));
+    expect(err).toBeInstanceOf(ProviderRateLimitError);
+    expect(err).toMatchObject({ retryable: true, retryAfterMs: 3000 });
+  });
+
+  it('maps 503 to a retryable unavailable error with the request id', async () => {
+    sandbox.addFault({ route: 'retrieveOrder', failNext: 1, status: 503 });
+    const err = await rejectionOf(client().retrieveOrder(seedOrder()));
+    expect(err).toBeInstanceOf(ProviderUnavailableError);
+    expect(err).toMatchObject({ status: 503, retryable: true, requestId: expect.stringMatching(/^req_/) });
+  });
+
+  it('gives up on a hanging request at the per-call timeout, as a retryable timeout', async () => {
+    sandbox.addFault({ route: 'retrieveOrder', failNext: 1, hang: true });
+    const err = await rejectionOf(client().retrieveOrder(seedOrder(), { timeoutMs: 200 }));
+    expect(err).toBeInstanceOf(ProviderTimeoutError);
+    expect(err).toMatchObject({ retryable: true });
+  });
+
+  it('reports a body that does not match the schema as a malformed response naming the field', async () => {
+    sandbox.addFault({ route: 'retrieveOrder', failNext: 1, malformed: true });
+    const err = await rejectionOf(client().retrieveOrder(seedOrder()));
+    expect(err).toBeInstanceOf(ProviderMalformedResponseError);
+    expect(err).toMatchObject({ provider: 'stripe_climate', retryable: false, field: 'id' });
+  });
+});
