@@ -16,7 +16,10 @@ export const ClimateOrderSchema = z.object({
   canceled_at: z.number().int().nullable(),
   cancellation_reason: z.enum(['expired', 'product_unavailable', 'requested']).nullable(),
   // stripe-node 23 turns decimal strings into Decimal objects; keep them as the exact decimal string.
-  metric_tons: z.preprocess((v) => (typeof v === 'object' && v !== null ? String(v) : v), z.string()),
+  metric_tons: z.preprocess(
+    (v) => (typeof v === 'object' && v !== null ? (v as { toString(): string }).toString() : v),
+    z.string(),
+  ),
   product: z.string(),
 });
 export type ClimateOrder = z.infer<typeof ClimateOrderSchema>;
