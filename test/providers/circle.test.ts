@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CircleClient } from '../../src/providers/circle/client';
 import { CircleSandbox } from '../../src/providers/circle/sandbox';
-import {
-  ProviderAuthError,
-  ProviderConflictError,
-  ProviderMalformedResponseError,
-  ProviderNotFoundError,
-  ProviderRateLimitError,
-  ProviderTimeoutError,
-  ProviderUnavailableError,
-  ProviderValidationError,
-} from '../../src/providers/errors';
+import { ProviderConflictError, ProviderUnavailableError, ProviderValidationError } from '../../src/providers/errors';
+import { itClassifiesErrors } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
 
 const clock = new ManualClock();
@@ -114,47 +106,13 @@ describe('Circle client against the Circle sandbox', () => {
     expect((err as Error).message).toContain('idempotencyKey');
   });
 
-  it('maps a wrong API key to a permanent auth error', async () => {
-    const err = await rejectionOf(client('wrong-key').getPayment(seedPayment()));
-    expect(err).toBeInstanceOf(ProviderAuthError);
-    expect(err).toMatchObject({ status: 401, retryable: false });
-  });
-
-  it('maps an unknown payment to a permanent not-found error', async () => {
-    const err = await rejectionOf(client().getPayment('00000000-0000-4000-8000-000000000000'));
-    expect(err).toBeInstanceOf(ProviderNotFoundError);
-    expect(err).toMatchObject({ status: 404, retryable: false });
-  });
-
-  it('maps 429 to a retryable rate-limit error carrying Retry-After', async () => {
-    sandbox.addFault({ route: 'getPayment', failNext: 1, status: 429, retryAfterSeconds: 7 });
-    const err = await rejectionOf(client().getPayment(seedPayment()));
-    expect(err).toBeInstanceOf(ProviderRateLimitError);
-    expect(err).toMatchObject({ status: 429, retryable: true, retryAfterMs: 7000 });
-  });
-
-  it('maps 5xx to a retryable unavailable error with the request id', async () => {
-    sandbox.addFault({ route: 'getPayment', failNext: 1, status: 503 });
-    const err = await rejectionOf(client().getPayment(seedPayment()));
-    expect(err).toBeInstanceOf(ProviderUnavailableError);
-    expect(err).toMatchObject({
-      status: 503,
-      retryable: true,
-      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
-    });
-  });
-
-  it('gives up on a hanging request at the per-call timeout, as a retryable timeout', async () => {
-    sandbox.addFault({ route: 'getPayment', failNext: 1, hang: true });
-    const err = await rejectionOf(client().getPayment(seedPayment(), { timeoutMs: 200 }));
-    expect(err).toBeInstanceOf(ProviderTimeoutError);
-    expect(err).toMatchObject({ retryable: true });
-  });
-
-  it('reports a body that does not match the schema as a malformed response naming the field', async () => {
-    sandbox.addFault({ route: 'getPayment', failNext: 1, malformed: true });
-    const err = await rejectionOf(client().getPayment(seedPayment()));
-    expect(err).toBeInstanceOf(ProviderMalformedResponseError);
-    expect(err).toMatchObject({ provider: 'circle', retryable: false, field: 'data.id' });
-  });
+  itClassifiesErrors(() => ({
+    provider: 'circle',
+    sandbox,
+    route: 'getPayment',
+    read: ({ apiKey, timeoutMs }) => client(apiKey).getPayment(seedPayment(), { timeoutMs }),
+    readMissing: () => client().getPayment('00000000-0000-4000-8000-000000000000'),
+    malformedField: 'data.id',
+    requestId: /^[0-9a-f-]{36}$/,
+  }));
 });

@@ -1,0 +1,136 @@
+/**
+ * A local SQUAKE API: purchases cancellable only while `reserved`, confirmed when the reservation period ends, a
+ * repeated cancel of a canceled purchase answered 200 unchanged, error arrays and `SQUAKE-Request-Id`
+ * (providers.md, "SQUAKE").
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { z } from 'zod';
+import { SandboxServer, type SandboxReply, type SandboxRoute } from '../sandbox-server';
+import { PurchaseState, type Purchase } from './schemas';
+
+interface SandboxPurchase extends Purchase {
+  /** Sandbox-only: when a `reserved` purchase becomes `confirmed` (epoch ms). */
+  reservedUntil: number;
+}
+
+interface SquakeState {
+  purchases: Record<string, SandboxPurchase>;
+}
+
+/** Knobs of the SQUAKE sandbox. */
+export interface SquakeSettings {
+  /** How long new purchases stay `reserved`. */
+  reservationSeconds: number;
+}
+
+const PurchaseFixture = z.strictObject({
+  id: z.string().regex(/^purchase_[a-zA-Z0-9]+$/).optional(),
+  state: PurchaseState.default('reserved'),
+  carbon_quantity: z.number().default(0.5),
+  carbon_unit: z.enum(['tonne', 'kilogram', 'gram']).default('tonne'),
+  total: z.number().int().default(1250),
+  currency: z.string().default('EUR'),
+  external_reference: z.string().optional(),
+  payment_method: z.enum(['batch_settlement', 'stripe']).default('batch_settlement'),
+  /** Sandbox-only: seconds until a `reserved` purchase confirms; defaults to the `reservationSeconds` setting. */
+  reservationSeconds: z.number().min(0).optional(),
+});
+const Fixtures = z.strictObject({ purchases: z.array(PurchaseFixture).default([]) });
+
+/** SQUAKE sandbox; default dev token `squake-sandbox-token`. */
+export class SquakeSandbox extends SandboxServer<SquakeState, SquakeSettings> {
+  readonly provider = 'squake' as const;
+  readonly defaultApiKey = 'squake-sandbox-token';
+  protected override requestIdHeader = 'squake-request-id';
+  protected override newRequestId(): string {
+    return `req_${randomUUID()}`;
+  }
+
+  protected emptyState(): SquakeState {
+    return { purchases: {} };
+  }
+  protected defaultSettings(): SquakeSettings {
+    return { reservationSeconds: 3600 };
+  }
+  protected settingsSchema() {
+    return z.strictObject({ reservationSeconds: z.number().min(0).optional() });
+  }
+
+  protected authorized(headers: IncomingHttpHeaders, key: string): boolean {
+    return headers.authorization === `Bearer ${key}`;
+  }
+
+  protected errorReply(status: number, code: string, message: string): SandboxReply {
+    const squakeCode = status === 401 ? 'not_authorized' : status === 404 ? 'not_found' : status >= 429 ? 'server_error' : code;
+    return { status, body: [{ code: squakeCode, detail: message }] };
+  }
+
+  protected seed(body: unknown) {
+    const { purchases } = this.parseAdmin(Fixtures, body);
+    return {
+      purchases: purchases.map((p) => {
+        const { reservationSeconds, ...fields } = p;
+        const purchase: SandboxPurchase = {
+          ...fields,
+          id: p.id ?? `purchase_${randomBytes(9).toString('hex')}`,
+          files: [],
+          metadata: {},
+          external_reference: p.external_reference ?? null,
+          reservedUntil: this.now() + (reservationSeconds ?? this.settings.reservationSeconds) * 1000,
+        };
+        this.state.purchases[purchase.id] = purchase;
+        return this.view(purchase);
+      }),
+    };
+  }
+
+  protected routes(): SandboxRoute[] {
+    return [
+      { name: 'getPurchase', method: 'GET', path: '/v2/purchases/:id', handle: ({ params }) => this.get(params.id!) },
+      { name: 'cancelPurchase', method: 'POST', path: '/v2/purchases/:id/cancel', handle: ({ params }) => this.cancel(params.id!) },
+    ];
+  }
+
+  /** A reserved purchase confirms when its reservation ends; computed when observed. */
+  private current(id: string): SandboxPurchase | undefined {
+    const purchase = this.state.purchases[id];
+    if (purchase?.state === 'reserved' && this.now() >= purchase.reservedUntil) purchase.state = 'confirmed';
+    return purchase;
+  }
+
+  private view(purchase: SandboxPurchase): Purchase {
+    const { reservedUntil: _r, ...body } = purchase;
+    return body;
+  }
+
+  private notFound(id: string): SandboxReply {
+    return { status: 404, body: [{ code: 'not_found', detail: `purchase ${id} not found`, source: { id, model: 'purchase' } }] };
+  }
+
+  private get(id: string): SandboxReply {
+    const purchase = this.current(id);
+    return purchase ? { status: 200, body: this.view(purchase) } : this.notFound(id);
+  }
+
+  private cancel(id: string): SandboxReply {
+    const purchase = this.current(id);
+    if (!purchase) return this.notFound(id);
+    if (purchase.state === 'canceled') return { status: 200, body: this.view(purchase) };
+    if (purchase.state !== 'reserved') {
+      return {
+        status: 400,
+        body: [
+          {
+            code: 'field_validation_error',
+            detail: `purchase can only be canceled while reserved; it is ${purchase.state}`,
+            source: { id, attribute: 'state', model: 'purchase' },
+          },
+        ],
+      };
+    }
+    purchase.state = 'canceled';
+    this.record(id, 'cancellation', { carbon_quantity: purchase.carbon_quantity, carbon_unit: purchase.carbon_unit });
+    return { status: 200, body: this.view(purchase) };
+  }
+}

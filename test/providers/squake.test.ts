@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { SquakeClient } from '../../src/providers/squake/client';
+import { SquakeSandbox } from '../../src/providers/squake/sandbox';
+import { ProviderValidationError } from '../../src/providers/errors';
+import { itClassifiesErrors } from '../support/error-contract';
+import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+
+const clock = new ManualClock();
+const { sandbox, url } = useSandbox(new SquakeSandbox({ now: clock.now }));
+const client = (token = sandbox.apiKey) => new SquakeClient({ token, baseUrl: url(), timeoutMs: 2000 });
+
+function seedPurchase(fields: Record<string, unknown> = {}): string {
+  const { purchases } = sandbox.addFixtures({ purchases: [fields] }) as { purchases: Array<{ id: string }> };
+  return purchases[0]!.id;
+}
+
+describe('SQUAKE client against the SQUAKE sandbox', () => {
+  it('cancels a reserved purchase', async () => {
+    const id = seedPurchase({ state: 'reserved', carbon_quantity: 0.5 });
+    const { purchase, requestId } = await client().cancelPurchase(id, { idempotencyKey: 'refund-ord_1-carbon' });
+    expect(purchase).toMatchObject({ id, state: 'canceled', carbon_quantity: 0.5, carbon_unit: 'tonne' });
+    expect(requestId).toMatch(/^req_[0-9a-f-]{36}$/);
+    expect(sandbox.ledgerEntries(id).map((e) => e.effect)).toEqual(['cancellation']);
+  });
+
+  it('answers a second cancel of a canceled purchase with 200 and the purchase unchanged, and no second effect', async () => {
+    const id = seedPurchase();
+    const first = await client().cancelPurchase(id, { idempotencyKey: 'k' });
+    const second = await client().cancelPurchase(id, { idempotencyKey: 'k' });
+    expect(second.purchase).toEqual(first.purchase);
+    expect(sandbox.ledgerEntries(id)).toHaveLength(1);
+  });
+
+  it('confirms a purchase when its reservation period ends, and then refuses the cancel with an error array', async () => {
+    const id = seedPurchase({ reservationSeconds: 600 });
+    expect((await client().getPurchase(id)).purchase.state).toBe('reserved');
+    clock.advance(600_000);
+    expect((await client().getPurchase(id)).purchase.state).toBe('confirmed');
+
+    const err = await rejectionOf(client().cancelPurchase(id, { idempotencyKey: 'k' }));
+    expect(err).toBeInstanceOf(ProviderValidationError);
+    expect(err).toMatchObject({ status: 400, code: 'field_validation_error', retryable: false });
+    expect((err as Error).message).toContain('only be canceled while reserved');
+    expect(sandbox.ledgerEntries(id)).toEqual([]);
+  });
+
+  it('answers the seed’s error array shape with SQUAKE-Request-Id on every response', async () => {
+    const id = seedPurchase({ state: 'confirmed' });
+    const response = await fetch(`${url()}/v2/purchases/${id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sandbox.apiKey}` },
+    });
+    expect(response.headers.get('squake-request-id')).toMatch(/^req_/);
+    expect(await response.json()).toEqual([
+      { code: 'field_validation_error', detail: expect.any(String), source: { id, attribute: 'state', model: 'purchase' } },
+    ]);
+  });
+
+  itClassifiesErrors(() => ({
+    provider: 'squake',
+    sandbox,
+    route: 'getPurchase',
+    read: ({ apiKey, timeoutMs }) => client(apiKey).getPurchase(seedPurchase(), { timeoutMs }),
+    readMissing: () => client().getPurchase('purchase_missing'),
+    malformedField: 'id',
+    requestId: /^req_[0-9a-f-]{36}$/,
+  }));
+});
