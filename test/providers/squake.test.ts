@@ -52,7 +52,11 @@ describe('SQUAKE client against the SQUAKE sandbox', () => {
     });
     expect(response.headers.get('squake-request-id')).toMatch(/^req_/);
     expect(await response.json()).toEqual([
-      { code: 'field_validation_error', detail: expect.any(String), source: { id, attribute: 'state', model: 'purchase' } },
+      {
+        code: 'field_validation_error',
+        detail: expect.any(String),
+        source: { id, attribute: 'state', model: 'purchase' },
+      },
     ]);
   });
 

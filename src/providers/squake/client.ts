@@ -31,14 +31,25 @@ export class SquakeClient {
 
   /** Reads a purchase. */
   async getPurchase(id: string, options?: RequestOptions): Promise<{ purchase: Purchase; requestId?: string }> {
-    const { data, requestId } = await this.http.send({ method: 'GET', path: `/v2/purchases/${encodeURIComponent(id)}`, schema: PurchaseSchema }, options);
+    const { data, requestId } = await this.http.send(
+      { method: 'GET', path: `/v2/purchases/${encodeURIComponent(id)}`, schema: PurchaseSchema },
+      options,
+    );
     return { purchase: data, requestId };
   }
 
   /** Cancels a `reserved` purchase; cancelling a canceled purchase answers it unchanged. */
-  async cancelPurchase(id: string, options: MutatingRequestOptions): Promise<{ purchase: Purchase; requestId?: string }> {
+  async cancelPurchase(
+    id: string,
+    options: MutatingRequestOptions,
+  ): Promise<{ purchase: Purchase; requestId?: string }> {
     const { data, requestId } = await this.http.send(
-      { method: 'POST', path: `/v2/purchases/${encodeURIComponent(id)}/cancel`, schema: PurchaseSchema, idempotencyHeader: 'idempotency-key' },
+      {
+        method: 'POST',
+        path: `/v2/purchases/${encodeURIComponent(id)}/cancel`,
+        schema: PurchaseSchema,
+        idempotencyHeader: 'idempotency-key',
+      },
       options,
     );
     return { purchase: data, requestId };

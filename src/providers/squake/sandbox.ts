@@ -25,7 +25,10 @@ export interface SquakeSettings {
 }
 
 const PurchaseFixture = z.strictObject({
-  id: z.string().regex(/^purchase_[a-zA-Z0-9]+$/).optional(),
+  id: z
+    .string()
+    .regex(/^purchase_[a-zA-Z0-9]+$/)
+    .optional(),
   state: PurchaseState.default('reserved'),
   carbon_quantity: z.number().default(0.5),
   carbon_unit: z.enum(['tonne', 'kilogram', 'gram']).default('tonne'),
@@ -62,7 +65,8 @@ export class SquakeSandbox extends SandboxServer<SquakeState, SquakeSettings> {
   }
 
   protected errorReply(status: number, code: string, message: string): SandboxReply {
-    const squakeCode = status === 401 ? 'not_authorized' : status === 404 ? 'not_found' : status >= 429 ? 'server_error' : code;
+    const squakeCode =
+      status === 401 ? 'not_authorized' : status === 404 ? 'not_found' : status >= 429 ? 'server_error' : code;
     return { status, body: [{ code: squakeCode, detail: message }] };
   }
 
@@ -88,7 +92,12 @@ export class SquakeSandbox extends SandboxServer<SquakeState, SquakeSettings> {
   protected routes(): SandboxRoute[] {
     return [
       { name: 'getPurchase', method: 'GET', path: '/v2/purchases/:id', handle: ({ params }) => this.get(params.id!) },
-      { name: 'cancelPurchase', method: 'POST', path: '/v2/purchases/:id/cancel', handle: ({ params }) => this.cancel(params.id!) },
+      {
+        name: 'cancelPurchase',
+        method: 'POST',
+        path: '/v2/purchases/:id/cancel',
+        handle: ({ params }) => this.cancel(params.id!),
+      },
     ];
   }
 
@@ -105,7 +114,10 @@ export class SquakeSandbox extends SandboxServer<SquakeState, SquakeSettings> {
   }
 
   private notFound(id: string): SandboxReply {
-    return { status: 404, body: [{ code: 'not_found', detail: `purchase ${id} not found`, source: { id, model: 'purchase' } }] };
+    return {
+      status: 404,
+      body: [{ code: 'not_found', detail: `purchase ${id} not found`, source: { id, model: 'purchase' } }],
+    };
   }
 
   private get(id: string): SandboxReply {

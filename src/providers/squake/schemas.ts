@@ -36,6 +36,9 @@ export const SquakeErrorSchema = z.array(
   z.object({
     code: z.string(),
     detail: z.string().optional(),
-    source: z.object({ id: z.string().optional(), attribute: z.string().optional(), model: z.string().optional() }).loose().optional(),
+    source: z
+      .object({ id: z.string().optional(), attribute: z.string().optional(), model: z.string().optional() })
+      .loose()
+      .optional(),
   }),
 );

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { OneClickImpactClient } from '../../src/providers/one-click-impact/client';
+import { OneClickImpactSandbox } from '../../src/providers/one-click-impact/sandbox';
+import { ProviderNotFoundError, ProviderValidationError } from '../../src/providers/errors';
+import { itClassifiesErrors } from '../support/error-contract';
+import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+
+const clock = new ManualClock();
+const cancelled: Array<{ fundsAllocationId?: string }> = [];
+const { sandbox, url } = useSandbox(
+  new OneClickImpactSandbox({ now: clock.now, onCancelled: (i) => cancelled.push(i) }),
+);
+const client = (apiKey = sandbox.apiKey) => new OneClickImpactClient({ apiKey, baseUrl: url(), timeoutMs: 2000 });
+const TIME = '2025-03-12T15:22:14.753Z';
+
+function seedImpact(fields: Record<string, unknown> = {}) {
+  sandbox.addFixtures({ impacts: [{ user_id: 'U1234', time_utc: TIME, ...fields }] });
+}
+
+describe('1ClickImpact client against the 1ClickImpact sandbox', () => {
+  it('cancels an impact, reporting what was reversed, and drops it from the totals while keeping the record', async () => {
+    seedImpact({ tree_planted: 10, category: 'food' });
+    sandbox.addFixtures({ impacts: [{ user_id: 'U9', time_utc: '2025-01-01T00:00:00.000Z', tree_planted: 3 }] });
+    expect((await client().getImpactTotals()).tree_planted).toBe(13);
+
+    const answer = await client().cancelImpact({ user_id: 'U1234', time_utc: TIME, reason: 'order refunded' });
+    expect(answer).toEqual({
+      user_id: 'U1234',
+      time_utc: TIME,
+      cancelled_on: new Date(clock.ms).toISOString(),
+      reason: 'order refunded',
+      tree_planted: 10,
+      category: 'food',
+      message: 'impact cancelled successfully',
+    });
+    expect((await client().getImpactTotals()).tree_planted).toBe(3);
+    expect(await client().trackImpact('U1234', TIME)).toMatchObject({
+      cancelled_on: answer.cancelled_on,
+      cancellation_reason: 'order refunded',
+    });
+    expect((await client().listRecords('U1234')).map((r) => r.time_utc)).toEqual([TIME]);
+  });
+
+  it('answers a repeated cancel with "impact was already cancelled" and the same cancelled_on, reversing nothing twice', async () => {
+    seedImpact({ carbon_captured: 25 });
+    const first = await client().cancelImpact({ user_id: 'U1234', time_utc: TIME });
+    clock.advance(3_600_000);
+    const again = await client().cancelImpact({ user_id: 'U1234', time_utc: TIME, reason: 'retry' });
+    expect(again.message).toBe('impact was already cancelled');
+    expect(again.cancelled_on).toBe(first.cancelled_on);
+    expect(again.carbon_captured).toBe(25);
+    expect(sandbox.ledgerEntries()).toHaveLength(1);
+    expect((await client().getImpactTotals()).carbon_captured).toBe(0);
+  });
+
+  it('tells the linked funds allocation once, on the first cancel only', async () => {
+    cancelled.length = 0;
+    seedImpact({ fundsAllocationId: 'b7e9c4a2-8f31-4d6e-a529-3c7b8e1f0d42' });
+    await client().cancelImpact({ user_id: 'U1234', time_utc: TIME });
+    await client().cancelImpact({ user_id: 'U1234', time_utc: TIME });
+    expect(cancelled).toEqual([{ fundsAllocationId: 'b7e9c4a2-8f31-4d6e-a529-3c7b8e1f0d42', cancelledAt: clock.ms }]);
+  });
+
+  it('answers 404 for an impact it does not know', async () => {
+    const err = await rejectionOf(client().cancelImpact({ user_id: 'U1', time_utc: TIME }));
+    expect(err).toBeInstanceOf(ProviderNotFoundError);
+    expect((err as Error).message).toContain('impact not found');
+  });
+
+  it.each([
+    ['user_id', { user_id: '1234', time_utc: TIME }],
+    ['time_utc', { user_id: 'U1234', time_utc: '2025-03-12 15:22:14' }],
+    ['reason', { user_id: 'U1234', time_utc: TIME, reason: 'x'.repeat(201) }],
+  ])('answers 400 naming %s when it is malformed', async (field, body) => {
+    const response = await fetch(`${url()}/v1/cancel_impact`, {
+      method: 'POST',
+      headers: { 'x-api-key': sandbox.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toContain(field);
+  });
+
+  it('refuses a malformed request in the client before sending it', async () => {
+    const err = await rejectionOf(client().cancelImpact({ user_id: 'X1', time_utc: TIME }));
+    expect(err).toBeInstanceOf(ProviderValidationError);
+    expect(err).toMatchObject({ field: 'user_id', retryable: false });
+  });
+
+  itClassifiesErrors(() => ({
+    provider: '1clickimpact',
+    sandbox,
+    route: 'trackImpact',
+    read: ({ apiKey, timeoutMs }) => {
+      seedImpact();
+      return client(apiKey).trackImpact('U1234', TIME, { timeoutMs });
+    },
+    readMissing: () => client().trackImpact('U404', TIME),
+    malformedField: 'user_id',
+    requestId: undefined,
+  }));
+});
