@@ -209,14 +209,14 @@ export abstract class SandboxServer<State, Settings extends object> {
   /** Seeds fixtures, as `POST /_sandbox/fixtures` does. */
   addFixtures(body: unknown): unknown {
     const created = this.seed(body);
-    this.save();
+    this.persist();
     return created;
   }
 
   /** Changes knobs, as `POST /_sandbox/settings` does. */
   configure(settings: Partial<Settings>): Settings {
     this.settings = { ...this.settings, ...this.parseAdmin(this.settingsSchema(), settings) };
-    this.save();
+    this.persist();
     return this.settings;
   }
 
@@ -226,7 +226,7 @@ export abstract class SandboxServer<State, Settings extends object> {
     this.settings = this.defaultSettings();
     this.ledger = [];
     this.faults = [];
-    this.save();
+    this.persist();
   }
 
   private matchRoute(
@@ -305,7 +305,8 @@ export abstract class SandboxServer<State, Settings extends object> {
       headers,
       body,
     });
-    if (method !== 'GET') this.save();
+    // Reads persist too: they may materialise a due settlement or reversal.
+    this.persist();
     this.write(res, fault?.fail ? this.faultReply(fault) : reply);
   }
 
@@ -380,7 +381,8 @@ export abstract class SandboxServer<State, Settings extends object> {
     this.ledger = saved.ledger;
   }
 
-  private save(): void {
+  /** Writes the state file, when persistence is on. */
+  protected persist(): void {
     const path = this.options.statePath;
     if (!path) return;
     writeFileSync(`${path}.tmp`, JSON.stringify({ state: this.state, settings: this.settings, ledger: this.ledger }));
