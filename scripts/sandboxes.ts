@@ -15,8 +15,12 @@ async function main() {
   ];
   console.log('Provider sandboxes are up:\n');
   for (const [name, url, auth] of rows) console.log(`  ${name!.padEnd(15)} ${url!.padEnd(24)} ${auth}`);
-  console.log(`\nState: ${config.stateDir ? `kept in ${config.stateDir}` : 'in memory (set SANDBOX_STATE_DIR to keep it)'}`);
-  console.log('Admin API on each: /_sandbox/fixtures, /_sandbox/settings, /_sandbox/faults, /_sandbox/ledger, /_sandbox/reset');
+  console.log(
+    `\nState: ${config.stateDir ? `kept in ${config.stateDir}` : 'in memory (set SANDBOX_STATE_DIR to keep it)'}`,
+  );
+  console.log(
+    'Admin API on each: /_sandbox/fixtures, /_sandbox/settings, /_sandbox/faults, /_sandbox/ledger, /_sandbox/reset',
+  );
   console.log('Ctrl-C stops them.');
 
   const stop = () => {
@@ -30,7 +34,8 @@ async function main() {
 main().catch((err: unknown) => {
   const { code } = err as { code?: string };
   if (err instanceof ConfigError) console.error(err.message);
-  else if (code === 'EADDRINUSE') console.error(`a sandbox port is taken: ${(err as Error).message}. Set *_SANDBOX_PORT to free ports.`);
+  else if (code === 'EADDRINUSE')
+    console.error(`a sandbox port is taken: ${(err as Error).message}. Set *_SANDBOX_PORT to free ports.`);
   else console.error(err);
   process.exit(1);
 });
