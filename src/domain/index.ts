@@ -2,3 +2,5 @@ export * from './refund-request';
 export * from './saga-state';
 export * from './error-types';
 export * from './search-attributes';
+export * from './overrides';
+export * from './idempotency';

@@ -2,6 +2,7 @@
  * The saga's observable state (design.md, "Saga status"): what the `status` query and `GET /v1/refunds/{orderId}`
  * return.
  */
+import type { RefundRequest } from './refund-request';
 
 /** The saga's steps, in order. Validation is not a step: an invalid request never starts a saga. */
 export const STEPS = ['payment', 'carbon', 'impact', 'recon'] as const;
@@ -61,4 +62,85 @@ export interface AppliedOverride {
   operator: string;
   reason: string;
   at: string;
+}
+
+/** What the `status` query and `GET /v1/refunds/{orderId}` return. */
+export interface SagaStatusView {
+  orderId: string;
+  status: SagaStatus;
+  steps: Record<StepName, StepStatus>;
+  overrides: AppliedOverride[];
+  startedAt: string;
+  updatedAt: string;
+  completedAt?: string;
+  result?: RefundResult;
+}
+
+/** How a step ended, in the result. */
+export type StepOutcome =
+  | 'reversed'
+  | 'already_reversed'
+  | 'skipped'
+  | 'confirmed_by_operator'
+  | 'not_applicable'
+  | 'not_started'
+  | 'left_for_manual_handling';
+
+/** A money amount in a currency's smallest unit (Stripe, SQUAKE) or as a decimal string (Circle). */
+export interface Amount {
+  value: string;
+  currency: string;
+}
+
+/** The reversal summary: what was undone where, what was lost to fees, and how recon confirmed it. */
+export interface RefundResult {
+  orderId: string;
+  outcome: 'completed' | 'aborted';
+  payment: {
+    outcome: StepOutcome;
+    paymentId: string;
+    cancelId?: string;
+    settlement?: 'confirmed' | 'paid';
+    amount: Amount;
+  };
+  carbon: {
+    outcome: StepOutcome;
+    provider?: 'stripe_climate' | 'squake';
+    resourceId?: string;
+    refunded?: Amount;
+    feesNotRefunded?: Amount;
+    tonnes?: string;
+  };
+  impact: {
+    outcome: StepOutcome;
+    userId?: string;
+    timeUtc?: string;
+    cancelledOn?: string;
+    reversed?: { trees?: number; wasteLbs?: number; carbonLbs?: number; moneyCents?: number };
+  };
+  recon: { outcome: StepOutcome; recordId?: string; fundsDateTime?: string; evidence?: string };
+  /** Steps an operator must finish by hand (after an abort past the pivot). */
+  leftForManualHandling: StepName[];
+  overrides: AppliedOverride[];
+  startedAt: string;
+  completedAt: string;
+}
+
+/** Tunables of one saga, set by whoever starts it. Durations in milliseconds. */
+export interface RefundSagaOptions {
+  /** How long to wait for Circle's cancel to settle. @default 3 days */
+  settlementDeadlineMs?: number;
+  /** How long to wait for the reversal in the recon feed. @default 7 days */
+  reconDeadlineMs?: number;
+  /** How long a provider may keep failing transiently before the step needs attention. @default 1 hour */
+  outageEscalationMs?: number;
+  /** First and longest interval between polls of Circle and the recon feed. @default 1 minute, 6 hours */
+  pollInitialMs?: number;
+  pollMaxMs?: number;
+}
+
+/** The workflow's argument. */
+export interface RefundSagaInput {
+  request: RefundRequest;
+  options?: RefundSagaOptions;
 }

@@ -1,0 +1,62 @@
+/** Reads the recon feed for the reversal of the original funds allocation. */
+import { Context } from '@temporalio/activity';
+import type { ImpactReconClient } from '../providers/impact-recon/client';
+import { findReversal } from '../providers/impact-recon/reversal';
+import type { FundsAllocation } from '../providers/impact-recon/schemas';
+import { rethrowProviderError } from './failures';
+
+export interface FindReconReversalInput {
+  fundsAllocationId: string;
+  consumerReference: string;
+  /** ISO time the window starts at: the impact's cancellation minus a skew margin. */
+  since: string;
+}
+
+export type ReconLookup =
+  | { kind: 'matched'; recordId: string; fundsDateTime: string; scanned: number }
+  | { kind: 'mismatched'; recordId: string; differences: string[]; scanned: number }
+  | { kind: 'none'; scanned: number };
+
+export function reconActivities(impactRecon: ImpactReconClient) {
+  return {
+    /** Reads every page of the window and reports a matching reversal, a mismatched one, or none yet. */
+    async findReconReversal(input: FindReconReversalInput): Promise<ReconLookup> {
+      const { cancellationSignal: signal } = Context.current();
+      try {
+        const original = await impactRecon.getImpactAllocation(input.fundsAllocationId, { signal });
+        const records: FundsAllocation[] = [];
+        const query = {
+          dateTimeFrom: input.since,
+          // Exclusive upper bound: one second ahead so a record stamped "now" is included.
+          dateTimeTo: new Date(Date.now() + 1000).toISOString(),
+          consumerReference: input.consumerReference,
+          limit: 100,
+        };
+        for await (const page of impactRecon.pages(query, { signal })) {
+          records.push(...page.data);
+          Context.current().heartbeat(records.length);
+        }
+        const match = findReversal(original, records);
+        if (match.kind === 'matched') {
+          return {
+            kind: 'matched',
+            recordId: match.record.fundsAllocationId,
+            fundsDateTime: match.record.fundsDateTime,
+            scanned: records.length,
+          };
+        }
+        if (match.kind === 'mismatched') {
+          return {
+            kind: 'mismatched',
+            recordId: match.record.fundsAllocationId,
+            differences: match.differences,
+            scanned: records.length,
+          };
+        }
+        return { kind: 'none', scanned: records.length };
+      } catch (err) {
+        rethrowProviderError(err);
+      }
+    },
+  };
+}

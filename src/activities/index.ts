@@ -1,0 +1,36 @@
+/** `createActivities(deps)`: every provider step of the saga, over clients built once by the worker. */
+import type { CircleClient } from '../providers/circle/client';
+import type { ImpactReconClient } from '../providers/impact-recon/client';
+import type { OneClickImpactClient } from '../providers/one-click-impact/client';
+import type { SquakeClient } from '../providers/squake/client';
+import type { StripeClimateClient } from '../providers/stripe-climate/client';
+import { carbonOrderActivities } from './cancel-carbon-order';
+import { circlePaymentActivities } from './cancel-circle-payment';
+import { impactActivities } from './cancel-impact';
+import { reconActivities } from './find-recon-reversal';
+
+/** The provider clients the activities call. */
+export interface ActivityDeps {
+  circle: CircleClient;
+  stripeClimate: StripeClimateClient;
+  squake: SquakeClient;
+  oneClickImpact: OneClickImpactClient;
+  impactRecon: ImpactReconClient;
+}
+
+/** Builds the saga's activities; no module-level singletons, so tests and workers wire their own clients. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...circlePaymentActivities(deps.circle),
+    ...carbonOrderActivities(deps),
+    ...impactActivities(deps.oneClickImpact),
+    ...reconActivities(deps.impactRecon),
+  };
+}
+
+/** The activity interface the workflow proxies. */
+export type RefundActivities = ReturnType<typeof createActivities>;
+export type { CircleCancelState } from './cancel-circle-payment';
+export type { CarbonCancelResult } from './cancel-carbon-order';
+export type { ImpactCancelResult } from './cancel-impact';
+export type { ReconLookup } from './find-recon-reversal';

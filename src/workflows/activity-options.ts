@@ -1,0 +1,23 @@
+/** Named activity option sets. Every set bounds one attempt and the whole retry span; Temporal owns the backoff. */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** A provider call that changes something (a cancel): short attempts, retried with backoff. */
+export const providerCall = {
+  startToCloseTimeout: '30s',
+  // Replaced by the saga's outage bound; past it the step needs an operator instead of retrying silently.
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
+} as const satisfies ActivityOptions;
+
+/** A read that checks progress (settlement, recon pages): may page through a window, so it heartbeats. */
+export const statusCheck = {
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '30s',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' },
+} as const satisfies ActivityOptions;
+
+/** An option set with the saga's outage bound and a UI summary for one call. */
+export function withBound(options: ActivityOptions, outageMs: number, summary: string): ActivityOptions {
+  return { ...options, scheduleToCloseTimeout: outageMs, summary };
+}
