@@ -19,6 +19,7 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import type { CarbonCancelResult, CircleCancelState, ImpactCancelResult, RefundActivities } from '../activities';
 import {
   abortSignal,
@@ -193,12 +194,13 @@ class RefundSaga {
   private describeFailure(err: unknown): StepError {
     if (err instanceof ActivityFailure) {
       const cause = err.cause;
-      if (cause instanceof TimeoutFailure) {
-        const last = cause.cause?.message ?? 'no answer';
+      // Retries ran out of the outage bound: the last failure is the cause itself, or inside a timeout failure.
+      if (err.retryState === RetryState.TIMEOUT || cause instanceof TimeoutFailure) {
+        const last = cause instanceof TimeoutFailure ? cause.cause : cause;
         return {
           type: ErrorType.ProviderOutage,
-          message: `still failing after ${formatDuration(this.options.outageEscalationMs)} of retries; last error: ${last}`,
-          ...detailsOf(cause.cause),
+          message: `still failing after ${formatDuration(this.options.outageEscalationMs)} of retries; last error: ${last?.message ?? 'no answer'}`,
+          ...detailsOf(last),
         };
       }
       if (cause instanceof ApplicationFailure) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { validRequest } from '../support/fixtures';
 import {
   InvalidRequestError,
   parseRefundRequest,
@@ -6,17 +7,6 @@ import {
   refundWorkflowId,
   toFieldIssues,
 } from '../../src/domain';
-
-/** The example request of design.md. */
-export const validRequest = () => ({
-  orderId: 'ord_123',
-  reason: 'order refunded',
-  amount: { value: '12.60', currency: 'USD' },
-  payment: { provider: 'circle', paymentId: 'b8627ae8-732b-4d25-b947-1df8f4007a29' },
-  carbon: { provider: 'stripe_climate', orderId: 'climorder_1aTnU0B63jkB3XAQKUbA5yyl' },
-  impact: { provider: '1clickimpact', userId: 'U1234', timeUtc: '2025-03-12T15:22:14.753Z' },
-  recon: { fundsAllocationId: 'b7e9c4a2-8f31-4d6e-a529-3c7b8e1f0d42', consumerReference: 'consumer_123' },
-});
 
 /** Paths of the issues a request raises, or [] when it is valid. */
 function issuePaths(input: unknown): string[] {

@@ -3,18 +3,24 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { inject } from 'vitest';
+import { registerSearchAttributes } from '../../src/stack/search-attributes';
 
 /** A client environment on the run's shared dev server (real server, real time). */
 export function devServerEnvironment(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
 }
 
-/** A fresh time-skipping test server for one test file; time skipping is global to it, so tests in a file run serially. */
-export function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+/**
+ * A fresh time-skipping test server for one test file, with the saga's search attributes registered; time skipping is
+ * global to it, so tests in a file run serially.
+ */
+export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
   const path = inject('testServerPath');
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: path ? { type: 'existing-path', path } : { type: 'cached-download' } },
   });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
 }
 
 let bundle: { code: string } | undefined;
