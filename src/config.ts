@@ -53,3 +53,63 @@ export function sandboxConfig(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 export type SandboxConfig = ReturnType<typeof sandboxConfig>;
+
+const url = (fallback: string) =>
+  z.string().url({ error: 'must be a URL such as http://127.0.0.1:4101' }).default(fallback);
+
+/** Provider endpoints and keys of the worker; defaults point at the local sandboxes with their dev keys. */
+export function providerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(
+    z.object({
+      CIRCLE_BASE_URL: url('http://127.0.0.1:4101'),
+      CIRCLE_API_KEY: z.string().min(1).default('circle-sandbox-key'),
+      STRIPE_BASE_URL: url('http://127.0.0.1:4102'),
+      STRIPE_SECRET_KEY: z.string().min(1).default('sk_test_sandbox'),
+      SQUAKE_BASE_URL: url('http://127.0.0.1:4103'),
+      SQUAKE_TOKEN: z.string().min(1).default('squake-sandbox-token'),
+      ONECLICKIMPACT_BASE_URL: url('http://127.0.0.1:4104'),
+      ONECLICKIMPACT_API_KEY: z.string().min(1).default('1clickimpact-sandbox-key'),
+      RECON_BASE_URL: url('http://127.0.0.1:4105'),
+      RECON_API_KEY: z.string().min(1).default('recon-sandbox-key'),
+      PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100, { error: 'must be at least 100' }).default(10_000),
+    }),
+    env,
+  );
+  const timeoutMs = parsed.PROVIDER_TIMEOUT_MS;
+  return {
+    circle: { baseUrl: parsed.CIRCLE_BASE_URL, apiKey: parsed.CIRCLE_API_KEY, timeoutMs },
+    stripeClimate: { baseUrl: parsed.STRIPE_BASE_URL, secretKey: parsed.STRIPE_SECRET_KEY, timeoutMs },
+    squake: { baseUrl: parsed.SQUAKE_BASE_URL, token: parsed.SQUAKE_TOKEN, timeoutMs },
+    oneClickImpact: { baseUrl: parsed.ONECLICKIMPACT_BASE_URL, apiKey: parsed.ONECLICKIMPACT_API_KEY, timeoutMs },
+    impactRecon: { baseUrl: parsed.RECON_BASE_URL, apiKey: parsed.RECON_API_KEY, timeoutMs },
+    /** True when any provider still uses a sandbox default, which a production worker must not. */
+    usesSandboxDefaults: [
+      'CIRCLE_BASE_URL',
+      'STRIPE_BASE_URL',
+      'SQUAKE_BASE_URL',
+      'ONECLICKIMPACT_BASE_URL',
+      'RECON_BASE_URL',
+    ].some((k) => !env[k]),
+  };
+}
+export type ProviderConfig = ReturnType<typeof providerConfig>;
+
+/** Worker settings besides the Temporal connection, which `@temporalio/envconfig` reads. */
+export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(
+    z.object({
+      TEMPORAL_TASK_QUEUE: z.string().min(1).default('refunds'),
+      /** Prometheus endpoint of the worker's runtime; `0` turns it off. */
+      METRICS_PORT: port(9464),
+      WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+      WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
+    }),
+    env,
+  );
+  return {
+    taskQueue: parsed.TEMPORAL_TASK_QUEUE,
+    metricsPort: parsed.METRICS_PORT,
+    maxConcurrentActivities: parsed.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTasks: parsed.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+  };
+}

@@ -24,7 +24,7 @@ export interface RunningSandboxes {
 
 /** Starts all five sandboxes; port 0 picks free ports (tests). */
 export async function startSandboxes(
-  config: Pick<SandboxConfig, 'host' | 'ports' | 'stateDir'>,
+  config: Pick<SandboxConfig, 'host' | 'ports'> & { stateDir?: string },
   log?: (line: string) => void,
 ): Promise<RunningSandboxes> {
   if (config.stateDir) mkdirSync(config.stateDir, { recursive: true });

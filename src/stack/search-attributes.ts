@@ -23,9 +23,7 @@ export async function registerSearchAttributes(connection: Connection, namespace
   if (!missing.length) return [];
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(
-      missing.map((key) => [key.name, INDEXED_TYPE[key.type]]),
-    ),
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPE[key.type]])),
   });
   return missing.map((key) => key.name);
 }
