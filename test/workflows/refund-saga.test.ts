@@ -16,6 +16,7 @@ import {
 } from '../../src/domain';
 import type { refundSaga } from '../../src/workflows';
 import { validRequest } from '../support/fixtures';
+import { recordHistory } from '../support/histories';
 import { counted, succeedingActivities, waitForStatus, withSagaWorker } from '../support/saga';
 import { timeSkippingEnvironment } from '../support/temporal';
 
@@ -52,7 +53,9 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
   it('reverses everything via Stripe Climate and reports amounts, fees and the recon record', async () => {
     const result = await withSagaWorker(env, succeedingActivities(), async (taskQueue) => {
       const { handle } = await start(taskQueue);
-      return handle.result();
+      const result = await handle.result();
+      await recordHistory('happy-path-stripe-climate', handle);
+      return result;
     });
     expect(result).toMatchObject({
       outcome: 'completed',
@@ -126,6 +129,7 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
       async (taskQueue) => {
         const { handle } = await start(taskQueue);
         const result = await handle.result();
+        await recordHistory('circle-pending-for-hours', handle);
         return { result, history: await handle.fetchHistory() };
       },
     );
@@ -179,7 +183,9 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
           args: [{ step: 'carbon', evidence: 'refunded in the Stripe dashboard', ...who }],
         });
         expect(after.overrides).toEqual([{ action: 'skipStep', step: 'carbon', at: expect.any(String), ...who }]);
-        return handle.result();
+        const result = await handle.result();
+        await recordHistory('stripe-window-closed-then-skipped', handle);
+        return result;
       },
     );
     expect(result).toMatchObject({
@@ -241,6 +247,7 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
       async (taskQueue) => {
         const { handle } = await start(taskQueue);
         const result = await handle.result();
+        await recordHistory('recon-reversal-on-day-3', handle);
         return { result, events: (await handle.fetchHistory()).events!.length };
       },
     );
@@ -270,7 +277,9 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
           message: expect.stringContaining('total: expected 12.6'),
         });
         await handle.executeUpdate(confirmReconUpdate, { args: [{ evidence: 'finance ticket FIN-42', ...who }] });
-        return handle.result();
+        const result = await handle.result();
+        await recordHistory('recon-mismatch-confirmed', handle);
+        return result;
       },
     );
     expect(result.recon).toMatchObject({ outcome: 'confirmed_by_operator', evidence: 'finance ticket FIN-42' });
@@ -292,6 +301,7 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
         await waitForStatus(handle, (s) => s.status === 'needs_attention');
         await handle.executeUpdate(confirmReconUpdate, { args: [{ evidence: 'seen in the finance export', ...who }] });
         const result = await handle.result();
+        await recordHistory('recon-deadline-extended-then-confirmed', handle);
         return { result, events: (await handle.fetchHistory()).events!.length };
       },
     );
@@ -361,7 +371,9 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
       });
       outage = false;
       await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'impact', ...who }] });
-      return handle.result();
+      const result = await handle.result();
+      await recordHistory('outage-escalated-then-retried', handle);
+      return result;
     });
     expect(result.impact.outcome).toBe('reversed');
     expect(result.overrides.map((o) => o.action)).toEqual(['retryStep']);
@@ -403,7 +415,9 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
         const { handle } = await start(taskQueue);
         await waitForStatus(handle, (s) => s.steps.carbon.state === 'blocked');
         await handle.executeUpdate(abortUpdate, { args: [who] });
-        return handle.result();
+        const result = await handle.result();
+        await recordHistory('abort-after-pivot', handle);
+        return result;
       },
     );
     expect(result).toMatchObject({
