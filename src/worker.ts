@@ -6,15 +6,21 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { ConfigError, providerConfig, workerConfig, type ProviderConfig } from './config';
-import { CircleClient } from './providers/circle/client';
-import { ImpactReconClient } from './providers/impact-recon/client';
-import { OneClickImpactClient } from './providers/one-click-impact/client';
-import { SquakeClient } from './providers/squake/client';
-import { StripeClimateClient } from './providers/stripe-climate/client';
+import { ConfigError, providerConfig, workerConfig } from './config';
+import { CircleClient, type CircleClientConfig } from './providers/circle/client';
+import { ImpactReconClient, type ImpactReconClientConfig } from './providers/impact-recon/client';
+import { OneClickImpactClient, type OneClickImpactClientConfig } from './providers/one-click-impact/client';
+import { SquakeClient, type SquakeClientConfig } from './providers/squake/client';
+import { StripeClimateClient, type StripeClimateClientConfig } from './providers/stripe-climate/client';
 
 /** The provider clients, built once per worker. */
-export function buildClients(config: ProviderConfig): ActivityDeps {
+export function buildClients(config: {
+  circle: CircleClientConfig;
+  stripeClimate: StripeClimateClientConfig;
+  squake: SquakeClientConfig;
+  oneClickImpact: OneClickImpactClientConfig;
+  impactRecon: ImpactReconClientConfig;
+}): ActivityDeps {
   return {
     circle: new CircleClient(config.circle),
     stripeClimate: new StripeClimateClient(config.stripeClimate),

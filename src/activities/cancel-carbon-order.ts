@@ -27,7 +27,10 @@ const money = (minor: number, currency: string) => ({
 export function carbonOrderActivities(clients: { stripeClimate: StripeClimateClient; squake: SquakeClient }) {
   return {
     /** Cancels a Stripe Climate order within 24 h of its creation. */
-    async cancelStripeClimateOrder(input: { orderId: string; idempotencyKey: string }): Promise<CarbonCancelResult> {
+    cancelStripeClimateOrder: async (input: {
+      orderId: string;
+      idempotencyKey: string;
+    }): Promise<CarbonCancelResult> => {
       const { cancellationSignal: signal } = Context.current();
       try {
         const { order } = await clients.stripeClimate.retrieveOrder(input.orderId, { signal });
@@ -68,7 +71,10 @@ export function carbonOrderActivities(clients: { stripeClimate: StripeClimateCli
     },
 
     /** Cancels a SQUAKE purchase while it is `reserved`. */
-    async cancelSquakePurchase(input: { purchaseId: string; idempotencyKey: string }): Promise<CarbonCancelResult> {
+    cancelSquakePurchase: async (input: {
+      purchaseId: string;
+      idempotencyKey: string;
+    }): Promise<CarbonCancelResult> => {
       const { cancellationSignal: signal } = Context.current();
       try {
         const { purchase } = await clients.squake.getPurchase(input.purchaseId, { signal });

@@ -19,7 +19,7 @@ export interface CircleCancelState {
 export function circlePaymentActivities(circle: CircleClient) {
   return {
     /** Submits the cancel; Circle accepts it as `pending`. A 400 means the payment is not eligible. */
-    async cancelCirclePayment(input: CancelCirclePaymentInput): Promise<CircleCancelState> {
+    cancelCirclePayment: async (input: CancelCirclePaymentInput): Promise<CircleCancelState> => {
       const { cancellationSignal: signal } = Context.current();
       try {
         const { cancel } = await circle.cancelPayment(
@@ -34,7 +34,7 @@ export function circlePaymentActivities(circle: CircleClient) {
     },
 
     /** Reads the payment's cancel: `pending` until Circle settles it as `confirmed`, `paid` or `failed`. */
-    async getCircleCancelStatus(input: { paymentId: string }): Promise<CircleCancelState> {
+    getCircleCancelStatus: async (input: { paymentId: string }): Promise<CircleCancelState> => {
       const { cancellationSignal: signal } = Context.current();
       try {
         const { payment } = await circle.getPayment(input.paymentId, { signal });

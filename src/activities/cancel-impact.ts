@@ -12,7 +12,7 @@ export interface ImpactCancelResult {
 export function impactActivities(oneClickImpact: OneClickImpactClient) {
   return {
     /** Cancels by the impact's natural key (user id + original time), which makes the call idempotent. */
-    async cancelImpact(input: { userId: string; timeUtc: string; reason?: string }): Promise<ImpactCancelResult> {
+    cancelImpact: async (input: { userId: string; timeUtc: string; reason?: string }): Promise<ImpactCancelResult> => {
       const { cancellationSignal: signal } = Context.current();
       try {
         const answer = await oneClickImpact.cancelImpact(

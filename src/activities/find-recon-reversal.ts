@@ -20,7 +20,7 @@ export type ReconLookup =
 export function reconActivities(impactRecon: ImpactReconClient) {
   return {
     /** Reads every page of the window and reports a matching reversal, a mismatched one, or none yet. */
-    async findReconReversal(input: FindReconReversalInput): Promise<ReconLookup> {
+    findReconReversal: async (input: FindReconReversalInput): Promise<ReconLookup> => {
       const { cancellationSignal: signal } = Context.current();
       try {
         const original = await impactRecon.getImpactAllocation(input.fundsAllocationId, { signal });

@@ -35,7 +35,6 @@ beforeAll(async () => {
     squake: { baseUrl: u.squake, token: sandboxes.squake.apiKey, timeoutMs: 1000 },
     oneClickImpact: { baseUrl: u.oneClickImpact, apiKey: sandboxes.oneClickImpact.apiKey, timeoutMs: 1000 },
     impactRecon: { baseUrl: u.impactRecon, apiKey: sandboxes.impactRecon.apiKey, timeoutMs: 1000 },
-    usesSandboxDefaults: false,
   });
   worker = await Worker.create(
     sagaWorkerOptions(clients, { taskQueue, connection: env.nativeConnection, workflowBundle: workflowBundle() }),
