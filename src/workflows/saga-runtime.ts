@@ -155,19 +155,14 @@ export class SagaRuntime {
       const deadline = s.deadline && !this.isFinished(name) ? ` (deadline ${s.deadline})` : '';
       return `| ${name} | ${s.state} | ${s.attempts} | ${note.replace(/\|/g, '/')}${deadline} |`;
     });
-    const lines = [
-      `**Refund ${this.request.orderId}** — ${this.view.status}`,
-      '',
-      '| step | state | attempts | detail |',
-      '|---|---|---|---|',
-      ...rows,
-    ];
+    const lines = [`**Refund ${this.request.orderId}** — ${this.view.status}`, ''];
     if (this.view.status === 'needs_attention') {
       lines.push(
+        'Needs an operator: send the update or signal retryStep, skipStep, confirmRecon, extendDeadline or abort.',
         '',
-        'An operator must act: send `retryStep`, `skipStep`, `confirmRecon`, `extendDeadline` or `abort`.',
       );
     }
+    lines.push('| step | state | attempts | detail |', '|---|---|---|---|', ...rows);
     return lines.join('\n');
   }
 

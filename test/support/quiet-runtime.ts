@@ -1,4 +1,4 @@
-// Workers log every state change at INFO; tests show warnings and errors only.
+// Workers log every state change at INFO and every failed activity attempt at WARN; tests inject those on purpose.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: new DefaultLogger('ERROR') });

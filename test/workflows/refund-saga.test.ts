@@ -10,7 +10,9 @@ import {
   confirmReconUpdate,
   ErrorType,
   extendDeadlineUpdate,
+  retryStepSignal,
   retryStepUpdate,
+  skipStepSignal,
   skipStepUpdate,
   statusQuery,
 } from '../../src/domain';
@@ -457,6 +459,26 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
         expect(afterEnd).toBeInstanceOf(Error);
       },
     );
+  });
+
+  it('takes overrides as signals of the same names, ignoring one that makes no sense', async () => {
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ cancelSquakePurchase: permanent(ErrorType.WindowClosed, 'purchase is confirmed') }),
+      async (taskQueue) => {
+        const request = {
+          ...validRequest(nextOrder()),
+          carbon: { provider: 'squake' as const, purchaseId: 'purchase_sig1' },
+        };
+        const { handle } = await start(taskQueue, request);
+        await waitForStatus(handle, (s) => s.status === 'needs_attention');
+        await handle.signal(retryStepSignal, { step: 'recon', ...who });
+        await handle.signal(skipStepSignal, { step: 'carbon', ...who });
+        return handle.result();
+      },
+    );
+    expect(result.carbon.outcome).toBe('skipped');
+    expect(result.overrides.map((o) => `${o.action}:${o.step}`)).toEqual(['skipStep:carbon']);
   });
 
   it('returns the same saga for a second start, while running and after it finished', async () => {
