@@ -56,7 +56,7 @@ async function main() {
   const dev = external ? undefined : await startDevServer();
   const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
   const address = dev?.address ?? connectionOptions.address ?? 'localhost:7233';
-  const client = await Connection.connect({ ...connectionOptions, address } as Parameters<typeof Connection.connect>[0]);
+  const client = await Connection.connect({ ...connectionOptions, address });
   const added = await registerSearchAttributes(client, namespace);
   if (added.length) log(`registered search attributes ${added.join(', ')} on ${address}`);
 
