@@ -21,25 +21,40 @@ const STATE_DIR = join(__dirname, '..', '.temporal');
 
 async function startDevServer(): Promise<{ address: string; uiUrl: string; process: ChildProcess }> {
   const cli = await ensureTemporalCli((line) => log(line));
-  if (!cli.path) throw new Error('no Temporal CLI available offline; install Go, or set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS');
+  if (!cli.path)
+    throw new Error('no Temporal CLI available offline; install Go, or set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS');
   mkdirSync(STATE_DIR, { recursive: true });
   const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
   const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
-  const args = ['server', 'start-dev', '--db-filename', join(STATE_DIR, 'temporal.db'), '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
-  for (const key of REFUND_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${key.type === 'BOOL' ? 'Bool' : 'Keyword'}`);
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    join(STATE_DIR, 'temporal.db'),
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--log-level',
+    'warn',
+  ];
+  for (const key of REFUND_SEARCH_ATTRIBUTES)
+    args.push('--search-attribute', `${key.name}=${key.type === 'BOOL' ? 'Bool' : 'Keyword'}`);
   log(`starting the Temporal dev server (${cli.path})`);
   const child = spawn(cli.path, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the dev server exited with code ${child.exitCode}; is port ${port} or ${uiPort} taken?`);
+    if (child.exitCode !== null)
+      throw new Error(`the dev server exited with code ${child.exitCode}; is port ${port} or ${uiPort} taken?`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});
       await connection.close();
       break;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the dev server did not answer on ${address} within 60 s: ${String(err)}`);
+      if (Date.now() > deadline)
+        throw new Error(`the dev server did not answer on ${address} within 60 s: ${String(err)}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
@@ -60,7 +75,10 @@ async function main() {
   const added = await registerSearchAttributes(client, namespace);
   if (added.length) log(`registered search attributes ${added.join(', ')} on ${address}`);
 
-  const sandboxes = await startSandboxes({ ...sandboxSettings, stateDir: sandboxSettings.stateDir ?? join(STATE_DIR, 'sandboxes') });
+  const sandboxes = await startSandboxes({
+    ...sandboxSettings,
+    stateDir: sandboxSettings.stateDir ?? join(STATE_DIR, 'sandboxes'),
+  });
   const urls = sandboxes.urls;
   const providers = providerConfig({
     CIRCLE_BASE_URL: urls.circle,
@@ -74,7 +92,12 @@ async function main() {
   log('bundling workflows and starting the worker');
   const connection = await NativeConnection.connect({ ...connectionOptions, address });
   const worker = await Worker.create(
-    sagaWorkerOptions(buildClients(providers), { connection, namespace, taskQueue: settings.taskQueue, shutdownGraceTime: '5s' }),
+    sagaWorkerOptions(buildClients(providers), {
+      connection,
+      namespace,
+      taskQueue: settings.taskQueue,
+      shutdownGraceTime: '5s',
+    }),
   );
   const running = worker.run();
 
