@@ -1,22 +1,13 @@
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harnessProbe } from './workflows';
-import { devServerEnvironment, timeSkippingEnvironment, uniqueTaskQueue, workflowBundle } from './support/temporal';
+import { devServerEnvironment, timeSkippingEnvironment, withWorker } from './support/temporal';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const activities = { echo: (value: string) => Promise.resolve(`echo:${value}`) };
 
-async function runProbe(env: TestWorkflowEnvironment, sleepMs: number) {
-  const taskQueue = uniqueTaskQueue('harness');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: workflowBundle(),
-    activities,
-  });
-  return worker.runUntil(
+function runProbe(env: TestWorkflowEnvironment, sleepMs: number) {
+  return withWorker(env, activities, (taskQueue) =>
     env.client.workflow.execute(harnessProbe, { taskQueue, workflowId: taskQueue, args: [sleepMs, 'hello'] }),
   );
 }

@@ -1,12 +1,11 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities';
 import { ErrorType } from '../../src/domain';
-import { startSandboxes } from '../../src/stack/sandboxes';
 import { buildClients } from '../../src/worker';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { RunningSandboxes } from '../../src/stack/sandboxes';
+import { sandboxClients, startTestSandboxes } from '../support/sandboxes';
 
 let sandboxes: RunningSandboxes;
 let activities: ReturnType<typeof createActivities>;
@@ -14,20 +13,8 @@ const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A)
   new MockActivityEnvironment().run<A, R, typeof fn>(fn, ...args);
 
 beforeAll(async () => {
-  sandboxes = await startSandboxes({
-    host: '127.0.0.1',
-    ports: { circle: 0, stripeClimate: 0, squake: 0, oneClickImpact: 0, impactRecon: 0 },
-  });
-  const u = sandboxes.urls;
-  activities = createActivities(
-    buildClients({
-      circle: { baseUrl: u.circle, apiKey: sandboxes.circle.apiKey, timeoutMs: 2000 },
-      stripeClimate: { baseUrl: u.stripeClimate, secretKey: sandboxes.stripeClimate.apiKey, timeoutMs: 2000 },
-      squake: { baseUrl: u.squake, token: sandboxes.squake.apiKey, timeoutMs: 2000 },
-      oneClickImpact: { baseUrl: u.oneClickImpact, apiKey: sandboxes.oneClickImpact.apiKey, timeoutMs: 2000 },
-      impactRecon: { baseUrl: u.impactRecon, apiKey: sandboxes.impactRecon.apiKey, timeoutMs: 2000 },
-    }),
-  );
+  sandboxes = await startTestSandboxes();
+  activities = createActivities(sandboxClients(sandboxes));
 });
 beforeEach(() => {
   for (const s of [

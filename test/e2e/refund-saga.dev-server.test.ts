@@ -3,8 +3,9 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client';
 import { skipStepUpdate, statusQuery } from '../../src/domain';
-import { startSandboxes, type RunningSandboxes } from '../../src/stack/sandboxes';
-import { buildClients, sagaWorkerOptions } from '../../src/worker';
+import type { RunningSandboxes } from '../../src/stack/sandboxes';
+import { sagaWorkerOptions } from '../../src/worker';
+import { sandboxClients, startTestSandboxes } from '../support/sandboxes';
 import type { refundSaga } from '../../src/workflows';
 import { validRequest } from '../support/fixtures';
 import { waitForStatus } from '../support/saga';
@@ -22,20 +23,10 @@ const taskQueue = uniqueTaskQueue('e2e');
 
 beforeAll(async () => {
   env = await devServerEnvironment();
-  sandboxes = await startSandboxes({
-    host: '127.0.0.1',
-    ports: { circle: 0, stripeClimate: 0, squake: 0, oneClickImpact: 0, impactRecon: 0 },
-  });
+  sandboxes = await startTestSandboxes();
   sandboxes.circle.configure({ settleDelayMs: 300 });
   sandboxes.impactRecon.configure({ reversalDelayMs: 300 });
-  const u = sandboxes.urls;
-  const clients = buildClients({
-    circle: { baseUrl: u.circle, apiKey: sandboxes.circle.apiKey, timeoutMs: 1000 },
-    stripeClimate: { baseUrl: u.stripeClimate, secretKey: sandboxes.stripeClimate.apiKey, timeoutMs: 1000 },
-    squake: { baseUrl: u.squake, token: sandboxes.squake.apiKey, timeoutMs: 1000 },
-    oneClickImpact: { baseUrl: u.oneClickImpact, apiKey: sandboxes.oneClickImpact.apiKey, timeoutMs: 1000 },
-    impactRecon: { baseUrl: u.impactRecon, apiKey: sandboxes.impactRecon.apiKey, timeoutMs: 1000 },
-  });
+  const clients = sandboxClients(sandboxes, 1000);
   worker = await Worker.create(
     sagaWorkerOptions(clients, { taskQueue, connection: env.nativeConnection, workflowBundle: workflowBundle() }),
   );

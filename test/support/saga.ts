@@ -1,10 +1,9 @@
 /** Helpers for refund-saga tests: a worker with given activities, and waiting on the saga's state. */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { RefundActivities } from '../../src/activities';
 import { statusQuery, type SagaStatusView } from '../../src/domain';
-import { uniqueTaskQueue, workflowBundle } from './temporal';
+import { withWorker } from './temporal';
 
 /** Activities that all succeed on the first call; tests override the ones they exercise. */
 export function succeedingActivities(overrides: Partial<RefundActivities> = {}): RefundActivities {
@@ -28,21 +27,13 @@ export function succeedingActivities(overrides: Partial<RefundActivities> = {}):
   };
 }
 
-/** Runs `body` with a worker on a fresh task queue, stopping the worker afterwards. */
-export async function withSagaWorker<T>(
+/** Runs `body` with a saga worker on a fresh task queue, stopping the worker afterwards. */
+export function withSagaWorker<T>(
   env: TestWorkflowEnvironment,
   activities: RefundActivities,
   body: (taskQueue: string) => Promise<T>,
 ): Promise<T> {
-  const taskQueue = uniqueTaskQueue('saga');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: workflowBundle(),
-    activities,
-  });
-  return worker.runUntil(body(taskQueue));
+  return withWorker(env, activities, body, 'saga');
 }
 
 /** Polls the `status` query until `predicate` holds; fails with the last status after `timeoutMs`. */

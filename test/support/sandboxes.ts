@@ -1,6 +1,8 @@
 /** Starts a provider sandbox on a free port for one test file, with a clock the test moves by hand. */
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { SandboxServer } from '../../src/providers/sandbox-server';
+import { startSandboxes, type RunningSandboxes } from '../../src/stack/sandboxes';
+import { buildClients } from '../../src/worker';
 
 /** A clock tests advance instead of sleeping. */
 export class ManualClock {
@@ -30,4 +32,24 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** Provider clients pointed at running sandboxes, with their dev keys. */
+export function sandboxClients(sandboxes: RunningSandboxes, timeoutMs = 2000) {
+  const u = sandboxes.urls;
+  return buildClients({
+    circle: { baseUrl: u.circle, apiKey: sandboxes.circle.apiKey, timeoutMs },
+    stripeClimate: { baseUrl: u.stripeClimate, secretKey: sandboxes.stripeClimate.apiKey, timeoutMs },
+    squake: { baseUrl: u.squake, token: sandboxes.squake.apiKey, timeoutMs },
+    oneClickImpact: { baseUrl: u.oneClickImpact, apiKey: sandboxes.oneClickImpact.apiKey, timeoutMs },
+    impactRecon: { baseUrl: u.impactRecon, apiKey: sandboxes.impactRecon.apiKey, timeoutMs },
+  });
+}
+
+/** All five sandboxes on free ports. */
+export function startTestSandboxes(): Promise<RunningSandboxes> {
+  return startSandboxes({
+    host: '127.0.0.1',
+    ports: { circle: 0, stripeClimate: 0, squake: 0, oneClickImpact: 0, impactRecon: 0 },
+  });
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { registerSearchAttributes } from '../../src/stack/search-attributes';
 
@@ -33,4 +34,22 @@ export function workflowBundle(): { code: string } {
 /** A task queue no other test uses. */
 export function uniqueTaskQueue(name: string): string {
   return `${name}-${randomUUID()}`;
+}
+
+/** Runs `body` with a worker (bundled workflows, given activities) on a fresh task queue, then stops the worker. */
+export async function withWorker<T>(
+  env: TestWorkflowEnvironment,
+  activities: object,
+  body: (taskQueue: string) => Promise<T>,
+  name = 'test',
+): Promise<T> {
+  const taskQueue = uniqueTaskQueue(name);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: workflowBundle(),
+    activities,
+  });
+  return worker.runUntil(body(taskQueue));
 }
