@@ -113,9 +113,10 @@ export class SagaRuntime {
     return 'running';
   }
 
-  /** The step the saga is on, for the `RefundStep` search attribute. */
+  /** The step the saga is on, for the `RefundStep` search attribute: a blocked one first, then one being worked on. */
   private currentStep(): string {
-    return STEPS.find((s) => !this.isFinished(s)) ?? 'done';
+    const where = (state: StepStatus['state']) => STEPS.find((s) => this.step(s).state === state);
+    return where('blocked') ?? where('in_progress') ?? STEPS.find((s) => !this.isFinished(s)) ?? 'done';
   }
 
   /** Ends the saga with a final status. */
@@ -219,29 +220,39 @@ export class SagaRuntime {
     };
     this.view.overrides.push(entry);
     if (step && input.evidence) this.evidence[step] = input.evidence;
+    // The step's state changes at once, so the update's answer shows the override's effect; the waiting step then
+    // picks up the decision.
     switch (action) {
       case 'abort':
         this.abortRequested = true;
         break;
       case 'retryStep':
         this.decisions[step!] = 'retry';
+        Object.assign(this.step(step!), { state: 'in_progress', detail: `retry requested by ${input.operator}` });
         break;
       case 'confirmRecon':
         this.decisions.recon = 'confirmed';
+        Object.assign(this.step('recon'), {
+          state: 'succeeded',
+          detail: `confirmed by ${input.operator}: ${input.evidence}`,
+        });
         break;
       case 'skipStep':
-        if (this.step(step!).state === 'pending')
-          this.update(step!, { state: 'skipped', detail: `skipped by ${input.operator}: ${input.reason}` });
-        else this.decisions[step!] = 'skip';
+        if (this.step(step!).state !== 'pending') this.decisions[step!] = 'skip';
+        Object.assign(this.step(step!), { state: 'skipped', detail: `skipped by ${input.operator}: ${input.reason}` });
         break;
       case 'extendDeadline': {
         const current = Date.parse(this.step(step!).deadline ?? now());
         const base = Math.max(current, Date.now());
-        this.step(step!).deadline = new Date(base + durationMs(input.duration!)).toISOString();
+        Object.assign(this.step(step!), {
+          state: 'waiting',
+          deadline: new Date(base + durationMs(input.duration!)).toISOString(),
+        });
         this.decisions[step!] = 'extended';
         break;
       }
     }
+    if (step && this.step(step).state !== 'blocked') delete this.step(step).lastError;
     this.publish();
     return this.view;
   }

@@ -1,0 +1,172 @@
+/**
+ * The HTTP API for the order service and operators (design.md, "HTTP API"): start a refund, read it, list refunds by
+ * status from Temporal visibility, and send operator overrides. Every route needs `Authorization: Bearer <token>`;
+ * errors are `{ error: { code, message, issues? } }` and never carry a stack trace.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { startRefund, getRefundStatus, TASK_QUEUE, type StartRefundOptions } from '../client';
+import {
+  InvalidRequestError,
+  OrderIdSchema,
+  OVERRIDE_ACTIONS,
+  OVERRIDE_INPUTS,
+  refundWorkflowId,
+  RefundStatusKey,
+  RefundStepKey,
+  NeedsAttentionKey,
+  SAGA_STATUSES,
+  toFieldIssues,
+  type FieldIssue,
+} from '../domain';
+import { openApiDocument } from './openapi';
+
+/** Settings of the API server. */
+export interface ApiOptions {
+  client: Client;
+  /** The bearer token callers must send. */
+  token: string;
+  /** @default 'refunds' */
+  taskQueue?: string;
+  /** Largest accepted request body. @default 64 KiB */
+  bodyLimit?: number;
+  /** Options for the sagas this API starts (deadlines, polling). */
+  startOptions?: Omit<StartRefundOptions, 'taskQueue'>;
+}
+
+const ListQuery = z.strictObject({
+  status: z.enum(SAGA_STATUSES, { error: `must be one of ${SAGA_STATUSES.join(', ')}` }).optional(),
+  pageSize: z.coerce.number().int().min(1, { error: 'must be 1-100' }).max(100, { error: 'must be 1-100' }).default(25),
+  pageToken: z.string().optional(),
+});
+
+const OverrideBody = z.looseObject({
+  action: z.enum(OVERRIDE_ACTIONS, { error: `must be one of ${OVERRIDE_ACTIONS.join(', ')}` }),
+});
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string, issues?: FieldIssue[]) {
+  return reply.code(status).send({ error: { code, message, ...(issues && { issues }) } });
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Builds the API; call `listen()` on the result, or `inject()` in tests. */
+export function buildApi(options: ApiOptions): FastifyInstance {
+  const { client } = options;
+  const taskQueue = options.taskQueue ?? TASK_QUEUE;
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 64 * 1024, logger: false });
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) console.error(err);
+    const code = status === 413 ? 'body_too_large' : status === 500 ? 'internal' : 'bad_request';
+    return sendError(reply, status, code, status === 500 ? 'internal error; see the API logs' : err.message);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url}`),
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/openapi.json' || request.url === '/healthz') return;
+    if (!tokenMatches(request.headers.authorization, options.token)) {
+      return sendError(reply, 401, 'unauthorized', 'send Authorization: Bearer <token>');
+    }
+  });
+
+  app.get('/healthz', () => ({ ok: true }));
+  app.get('/openapi.json', () => openApiDocument);
+
+  app.post('/v1/refunds', async (request, reply) => {
+    try {
+      const started = await startRefund(client, request.body, { ...options.startOptions, taskQueue });
+      const { alreadyExisted, ...body } = started;
+      return reply.code(alreadyExisted ? 200 : 202).send(body);
+    } catch (err) {
+      if (err instanceof InvalidRequestError) return sendError(reply, 400, 'invalid_request', err.message, err.issues);
+      throw err;
+    }
+  });
+
+  app.get<{ Params: { orderId: string } }>('/v1/refunds/:orderId', async (request, reply) => {
+    const orderId = OrderIdSchema.safeParse(request.params.orderId);
+    if (!orderId.success)
+      return sendError(reply, 400, 'invalid_request', 'invalid orderId', prefixed(orderId.error, 'orderId'));
+    try {
+      return await getRefundStatus(client, orderId.data);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError)
+        return sendError(reply, 404, 'not_found', `no refund for order ${orderId.data}`);
+      throw err;
+    }
+  });
+
+  app.get('/v1/refunds', async (request, reply) => {
+    const query = ListQuery.safeParse(request.query);
+    if (!query.success) return sendError(reply, 400, 'invalid_request', 'invalid query', toFieldIssues(query.error));
+    const { status, pageSize, pageToken } = query.data;
+    const filter = [`WorkflowType = 'refundSaga'`, ...(status ? [`RefundStatus = '${status}'`] : [])].join(' AND ');
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query: filter,
+      pageSize,
+      nextPageToken: pageToken ? Buffer.from(pageToken, 'base64url') : undefined,
+    });
+    return {
+      refunds: (page.executions ?? []).map((e) => {
+        const attributes = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
+        const workflowId = e.execution?.workflowId ?? '';
+        return {
+          orderId: workflowId.replace(/^refund-/, ''),
+          workflowId,
+          runId: e.execution?.runId,
+          status: attributes.get(RefundStatusKey),
+          step: attributes.get(RefundStepKey),
+          needsAttention: attributes.get(NeedsAttentionKey) ?? false,
+          startedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
+        };
+      }),
+      nextPageToken: page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined,
+    };
+  });
+
+  app.post<{ Params: { orderId: string } }>('/v1/refunds/:orderId/overrides', async (request, reply) => {
+    const orderId = OrderIdSchema.safeParse(request.params.orderId);
+    if (!orderId.success)
+      return sendError(reply, 400, 'invalid_request', 'invalid orderId', prefixed(orderId.error, 'orderId'));
+    const head = OverrideBody.safeParse(request.body);
+    if (!head.success) return sendError(reply, 400, 'invalid_request', 'invalid override', toFieldIssues(head.error));
+    const { action, ...input } = head.data;
+    const parsed = OVERRIDE_INPUTS[action].safeParse(input);
+    if (!parsed.success)
+      return sendError(reply, 400, 'invalid_request', `invalid ${action}`, toFieldIssues(parsed.error));
+    try {
+      return await client.workflow
+        .getHandle(refundWorkflowId(orderId.data))
+        .executeUpdate(action, { args: [parsed.data] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError)
+        return sendError(reply, 404, 'not_found', `no refund for order ${orderId.data}`);
+      if (err instanceof WorkflowUpdateFailedError) {
+        return sendError(reply, 409, 'override_rejected', err.cause?.message ?? err.message);
+      }
+      // An update sent to a saga that already ended is refused by the server, not by the validator.
+      if ((err as { code?: number }).code === 5 || /already completed/i.test((err as Error).message)) {
+        return sendError(reply, 409, 'override_rejected', `the saga for order ${orderId.data} has already ended`);
+      }
+      throw err;
+    }
+  });
+
+  return app;
+}
+
+function prefixed(error: z.ZodError, field: string): FieldIssue[] {
+  return toFieldIssues(error).map((i) => ({ ...i, path: i.path === '(root)' ? field : `${field}.${i.path}` }));
+}

@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi } from '../../src/api/server';
+import type { SagaStatusView } from '../../src/domain';
+import { FAST_POLLING, seedOrder, useSagaStack } from '../support/stack';
+
+const TOKEN = 'test-token';
+const stack = useSagaStack();
+let api: FastifyInstance;
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+beforeAll(() => {
+  const { env, taskQueue } = stack();
+  api = buildApi({ client: env.client, token: TOKEN, taskQueue, startOptions: { sagaOptions: FAST_POLLING } });
+});
+afterAll(() => api?.close());
+
+const post = (url: string, payload: unknown, headers: Record<string, string> = auth) =>
+  api.inject({ method: 'POST', url, payload: payload as object, headers });
+const get = (url: string, headers: Record<string, string> = auth) => api.inject({ method: 'GET', url, headers });
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('HTTP API over the real stack', () => {
+  it('starts a refund with 202, answers 200 with the same saga for a duplicate POST, and serves its status', async () => {
+    const request = seedOrder(stack().sandboxes);
+    const first = await post('/v1/refunds', request);
+    expect(first.statusCode).toBe(202);
+    const body = first.json<{ workflowId: string; runId: string; status: string }>();
+    expect(body).toEqual({ workflowId: `refund-${request.orderId}`, runId: expect.any(String), status: 'running' });
+
+    const again = await post('/v1/refunds', request);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ workflowId: body.workflowId, runId: body.runId });
+
+    const done = await until(
+      async () => (await get(`/v1/refunds/${request.orderId}`)).json<SagaStatusView>(),
+      (s) => s.status === 'completed',
+    );
+    expect(done).toMatchObject({ orderId: request.orderId, status: 'completed', result: { outcome: 'completed' } });
+  });
+
+  it('answers 400 with field paths for an invalid request, and starts nothing', async () => {
+    const request = {
+      ...seedOrder(stack().sandboxes),
+      orderId: 'bad id',
+      amount: { value: 'twelve', currency: 'USD' },
+    };
+    const response = await post('/v1/refunds', request);
+    expect(response.statusCode).toBe(400);
+    const { error } = response.json<{ error: { code: string; issues: Array<{ path: string }> } }>();
+    expect(error.code).toBe('invalid_request');
+    expect(error.issues.map((i) => i.path)).toEqual(['orderId', 'amount.value']);
+    const list = await stack().env.client.workflow.count(`WorkflowId = 'refund-bad id'`);
+    expect(list.count).toBe(0);
+  });
+
+  it('answers 401 without the bearer token, 404 for an unknown order, 400 for a malformed order id', async () => {
+    expect((await get('/v1/refunds/ord_x', {})).statusCode).toBe(401);
+    expect((await get('/v1/refunds/ord_x', { authorization: 'Bearer wrong' })).json()).toEqual({
+      error: { code: 'unauthorized', message: 'send Authorization: Bearer <token>' },
+    });
+    const missing = await get('/v1/refunds/ord_never_started');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ error: { code: 'not_found' } });
+    expect((await get('/v1/refunds/bad%20id')).statusCode).toBe(400);
+  });
+
+  it('lists the refunds that need attention, and an override through the API unblocks one', async () => {
+    const request = seedOrder(stack().sandboxes, { stripeAgeSeconds: 25 * 3600 });
+    expect((await post('/v1/refunds', request)).statusCode).toBe(202);
+    const listed = await until(
+      async () =>
+        (await get('/v1/refunds?status=needs_attention&pageSize=100')).json<{
+          refunds: Array<{ orderId: string; step: string }>;
+        }>(),
+      (l) => l.refunds.some((r) => r.orderId === request.orderId),
+    );
+    expect(listed.refunds.find((r) => r.orderId === request.orderId)).toMatchObject({
+      step: 'carbon',
+      needsAttention: true,
+    });
+
+    const rejected = await post(`/v1/refunds/${request.orderId}/overrides`, {
+      action: 'retryStep',
+      step: 'impact',
+      operator: 'ops',
+      reason: 'try',
+    });
+    expect(rejected.statusCode).toBe(409);
+    expect(rejected.json()).toMatchObject({
+      error: { code: 'override_rejected', message: expect.stringContaining('only a blocked step') },
+    });
+
+    const invalid = await post(`/v1/refunds/${request.orderId}/overrides`, { action: 'skipStep', step: 'carbon' });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json<{ error: { issues: Array<{ path: string }> } }>().error.issues.map((i) => i.path)).toEqual([
+      'operator',
+      'reason',
+    ]);
+
+    const accepted = await post(`/v1/refunds/${request.orderId}/overrides`, {
+      action: 'skipStep',
+      step: 'carbon',
+      operator: 'ops@example.com',
+      reason: 'refunded in the Stripe dashboard',
+    });
+    expect(accepted.statusCode).toBe(200);
+    expect(accepted.json<SagaStatusView>().steps.carbon.state).toBe('skipped');
+  });
+
+  it('answers 400 for an unknown status filter and serves its OpenAPI document without a token', async () => {
+    expect((await get('/v1/refunds?status=stuck')).statusCode).toBe(400);
+    const doc = await get('/openapi.json', {});
+    expect(doc.statusCode).toBe(200);
+    expect(Object.keys(doc.json<{ paths: object }>().paths)).toEqual([
+      '/v1/refunds',
+      '/v1/refunds/{orderId}',
+      '/v1/refunds/{orderId}/overrides',
+    ]);
+  });
+
+  it('refuses a body over the size limit with 413 in the error shape', async () => {
+    const response = await post('/v1/refunds', { orderId: 'x', reason: 'r'.repeat(70 * 1024) });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ error: { code: 'body_too_large' } });
+  });
+});
