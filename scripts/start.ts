@@ -1,15 +1,18 @@
 /**
  * `npm start`: the local stack in one command — a Temporal dev server with its Web UI (SQLite under `.temporal/`, so
- * state survives restarts; search attributes registered), the five provider sandboxes, and the saga's worker. With
+ * state survives restarts; search attributes registered), the five provider sandboxes, the saga's worker and the HTTP
+ * API. With
  * TEMPORAL_ADDRESS set it uses that cluster instead of starting one. Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { ConfigError, providerConfig, sandboxConfig, workerConfig } from '../src/config';
+import { buildApi } from '../src/api/server';
+import { apiConfig, ConfigError, providerConfig, sandboxConfig, workerConfig } from '../src/config';
 import { REFUND_SEARCH_ATTRIBUTES } from '../src/domain';
 import { startSandboxes } from '../src/stack/sandboxes';
 import { registerSearchAttributes } from '../src/stack/search-attributes';
@@ -61,6 +64,15 @@ async function startDevServer(): Promise<{ address: string; uiUrl: string; proce
   return { address, uiUrl: `http://localhost:${uiPort}`, process: child };
 }
 
+/** A dev secret made up once and kept in `.temporal/`, so the printed token stays valid across restarts. */
+function devSecret(name: string, prefix: string): string {
+  const path = join(STATE_DIR, name);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = `${prefix}${randomBytes(12).toString('hex')}`;
+  writeFileSync(path, secret, { mode: 0o600 });
+  return secret;
+}
+
 async function main() {
   const settings = workerConfig();
   const sandboxSettings = sandboxConfig();
@@ -101,6 +113,18 @@ async function main() {
   );
   const running = worker.run();
 
+  const apiSettings = apiConfig();
+  const token = apiSettings.token ?? devSecret('api-token', 'dev_');
+  const webhookSecret = apiSettings.webhookSecret ?? devSecret('circle-webhook-secret', 'whsec_');
+  const api = buildApi({
+    client: new Client({ connection: client, namespace }),
+    token,
+    webhookSecret,
+    bodyLimit: apiSettings.bodyLimit,
+    taskQueue: settings.taskQueue,
+  });
+  const apiUrl = await api.listen({ port: apiSettings.port, host: apiSettings.host });
+
   const uiUrl = dev?.uiUrl ?? 'your cluster’s Web UI';
   console.log(`
   Refund saga stack is ready in ${((Date.now() - started) / 1000).toFixed(1)} s
@@ -108,6 +132,8 @@ async function main() {
   Temporal      ${address} (namespace ${namespace})${dev ? ', state in .temporal/temporal.db' : ''}
   Web UI        ${uiUrl}${dev ? `/namespaces/${namespace}/workflows` : ''}
   Task queue    ${settings.taskQueue}
+  HTTP API      ${apiUrl}  (Authorization: Bearer ${token}; OpenAPI at /openapi.json)
+  Webhook       ${apiUrl}/v1/webhooks/circle  (X-Webhook-Secret: ${webhookSecret})
   Sandboxes     Circle ${urls.circle}, Stripe ${urls.stripeClimate}, SQUAKE ${urls.squake},
                 1ClickImpact ${urls.oneClickImpact}, recon ${urls.impactRecon}
 
@@ -121,7 +147,7 @@ async function main() {
     log('stopping: worker, sandboxes, Temporal');
     worker.shutdown();
     await running.catch(() => undefined);
-    await Promise.all([sandboxes.close(), connection.close(), client.close()]);
+    await Promise.all([api.close(), sandboxes.close(), connection.close(), client.close()]);
     dev?.process.kill('SIGTERM');
   };
   process.once('SIGINT', () => void stop());

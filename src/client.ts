@@ -9,6 +9,7 @@ import {
   refundWorkflowId,
   RefundStatusKey,
   CarbonProviderKey,
+  CirclePaymentIdKey,
   NeedsAttentionKey,
   OrderIdKey,
   RefundStepKey,
@@ -70,6 +71,7 @@ export async function startRefund(
         { key: RefundStepKey, value: 'payment' },
         { key: CarbonProviderKey, value: request.carbon?.provider ?? 'none' },
         { key: NeedsAttentionKey, value: false },
+        { key: CirclePaymentIdKey, value: request.payment.paymentId },
       ],
     });
   } catch (err) {

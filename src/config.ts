@@ -113,3 +113,30 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
     maxConcurrentWorkflowTasks: parsed.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
   };
 }
+
+/** HTTP API settings. */
+export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(
+    z.object({
+      PORT: port(3000),
+      API_HOST: z.string().default('127.0.0.1'),
+      /** Bearer token callers must send; the dev stack makes one up and prints it when unset. */
+      API_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+      /** Shared secret the Circle webhook must carry in `X-Webhook-Secret`. */
+      CIRCLE_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+      API_BODY_LIMIT_BYTES: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(64 * 1024),
+    }),
+    env,
+  );
+  return {
+    port: parsed.PORT,
+    host: parsed.API_HOST,
+    token: parsed.API_TOKEN,
+    webhookSecret: parsed.CIRCLE_WEBHOOK_SECRET,
+    bodyLimit: parsed.API_BODY_LIMIT_BYTES,
+  };
+}

@@ -47,7 +47,14 @@ describe('dev server', () => {
   it('has the saga search attributes registered, so visibility queries on them work', async () => {
     const { customAttributes } = await env.connection.operatorService.listSearchAttributes({ namespace: 'default' });
     expect(Object.keys(customAttributes)).toEqual(
-      expect.arrayContaining(['RefundStatus', 'RefundStep', 'OrderId', 'CarbonProvider', 'NeedsAttention']),
+      expect.arrayContaining([
+        'RefundStatus',
+        'RefundStep',
+        'OrderId',
+        'CarbonProvider',
+        'NeedsAttention',
+        'CirclePaymentId',
+      ]),
     );
   });
 });

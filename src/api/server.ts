@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { startRefund, getRefundStatus, TASK_QUEUE, type StartRefundOptions } from '../client';
 import {
+  circleCancelSettledSignal,
   InvalidRequestError,
   OrderIdSchema,
   OVERRIDE_ACTIONS,
@@ -33,6 +34,8 @@ export interface ApiOptions {
   taskQueue?: string;
   /** Largest accepted request body. @default 64 KiB */
   bodyLimit?: number;
+  /** Shared secret the Circle webhook must send in `X-Webhook-Secret`; without one the webhook route answers 503. */
+  webhookSecret?: string;
   /** Options for the sagas this API starts (deadlines, polling). */
   startOptions?: Omit<StartRefundOptions, 'taskQueue'>;
 }
@@ -51,11 +54,20 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
   return reply.code(status).send({ error: { code, message, ...(issues && { issues }) } });
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+function secretMatches(given: string | undefined, expected: string): boolean {
+  const a = Buffer.from(given ?? '');
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
+
+const bearer = (header: string | undefined) => (header?.startsWith('Bearer ') ? header.slice(7) : undefined);
+
+/** The payment id of a Circle notification: a payment, or a cancel with its original payment. */
+const CircleNotification = z.looseObject({
+  notificationType: z.string().optional(),
+  payment: z.looseObject({ id: z.string() }).optional(),
+  cancel: z.looseObject({ originalPayment: z.looseObject({ id: z.string() }) }).optional(),
+});
 
 /** Builds the API; call `listen()` on the result, or `inject()` in tests. */
 export function buildApi(options: ApiOptions): FastifyInstance {
@@ -74,8 +86,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   );
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/openapi.json' || request.url === '/healthz') return;
-    if (!tokenMatches(request.headers.authorization, options.token)) {
+    if (request.url === '/openapi.json' || request.url === '/healthz' || request.url === '/v1/webhooks/circle') return;
+    if (!secretMatches(bearer(request.headers.authorization), options.token)) {
       return sendError(reply, 401, 'unauthorized', 'send Authorization: Bearer <token>');
     }
   });
@@ -162,6 +174,36 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       }
       throw err;
     }
+  });
+
+  app.post('/v1/webhooks/circle', async (request, reply) => {
+    if (!options.webhookSecret)
+      return sendError(reply, 503, 'not_configured', 'set CIRCLE_WEBHOOK_SECRET to accept Circle notifications');
+    const secret = request.headers['x-webhook-secret'];
+    if (!secretMatches(typeof secret === 'string' ? secret : undefined, options.webhookSecret)) {
+      return sendError(reply, 401, 'unauthorized', 'missing or wrong X-Webhook-Secret');
+    }
+    const notification = CircleNotification.safeParse(request.body);
+    const paymentId = notification.success
+      ? (notification.data.payment?.id ?? notification.data.cancel?.originalPayment.id)
+      : undefined;
+    if (!paymentId || !/^[0-9a-f-]{36}$/i.test(paymentId)) {
+      return sendError(
+        reply,
+        400,
+        'invalid_request',
+        'expected a Circle notification with payment.id or cancel.originalPayment.id',
+      );
+    }
+    const found = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query: `WorkflowType = 'refundSaga' AND CirclePaymentId = '${paymentId}' AND ExecutionStatus = 'Running'`,
+      pageSize: 1,
+    });
+    const workflowId = found.executions?.[0]?.execution?.workflowId;
+    if (!workflowId) return sendError(reply, 404, 'not_found', `no running refund for Circle payment ${paymentId}`);
+    await client.workflow.getHandle(workflowId).signal(circleCancelSettledSignal, { paymentId });
+    return { signalled: workflowId };
   });
 
   return app;

@@ -15,11 +15,15 @@ export const CarbonProviderKey = defineSearchAttributeKey('CarbonProvider', Sear
 /** True while an operator must act. */
 export const NeedsAttentionKey = defineSearchAttributeKey('NeedsAttention', SearchAttributeType.BOOL);
 
-/** Every custom search attribute the saga sets. */
+/** The Circle payment being cancelled, set at start, so the Circle webhook finds its saga. */
+export const CirclePaymentIdKey = defineSearchAttributeKey('CirclePaymentId', SearchAttributeType.KEYWORD);
+
+/** Every custom search attribute the saga sets or starts with. */
 export const REFUND_SEARCH_ATTRIBUTES = [
   RefundStatusKey,
   RefundStepKey,
   OrderIdKey,
   CarbonProviderKey,
   NeedsAttentionKey,
+  CirclePaymentIdKey,
 ];

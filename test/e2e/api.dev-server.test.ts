@@ -1,17 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { startRefund } from '../../src/client';
 import type { SagaStatusView } from '../../src/domain';
+import { sandboxClients } from '../support/sandboxes';
 import { FAST_POLLING, seedOrder, useSagaStack } from '../support/stack';
 
 const TOKEN = 'test-token';
+const WEBHOOK_SECRET = 'webhook-secret-for-tests';
 const stack = useSagaStack();
 let api: FastifyInstance;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 beforeAll(() => {
   const { env, taskQueue } = stack();
-  api = buildApi({ client: env.client, token: TOKEN, taskQueue, startOptions: { sagaOptions: FAST_POLLING } });
+  api = buildApi({
+    client: env.client,
+    token: TOKEN,
+    taskQueue,
+    webhookSecret: WEBHOOK_SECRET,
+    startOptions: { sagaOptions: FAST_POLLING },
+  });
 });
 afterAll(() => api?.close());
 
@@ -114,6 +123,42 @@ describe('HTTP API over the real stack', () => {
     });
     expect(accepted.statusCode).toBe(200);
     expect(accepted.json<SagaStatusView>().steps.carbon.state).toBe('skipped');
+  });
+
+  it('ends a settlement wait when the Circle webhook arrives, and refuses a wrong secret or an unknown payment', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = { ...seedOrder(sandboxes), recon: null };
+    // The saga would next look at Circle in an hour; only the webhook can make it finish within the test.
+    const { workflowId } = await startRefund(env.client, request, {
+      taskQueue,
+      sagaOptions: { pollInitialMs: 3_600_000 },
+    });
+    await until(
+      async () => (await get(`/v1/refunds/${request.orderId}`)).json<SagaStatusView>(),
+      (s) => s.status === 'awaiting_settlement',
+    );
+    const notification = {
+      notificationType: 'payments',
+      payment: { id: request.payment.paymentId, status: 'confirmed' },
+    };
+
+    expect(
+      (await post('/v1/webhooks/circle', notification, { 'x-webhook-secret': 'wrong-secret-wrong-secret' })).statusCode,
+    ).toBe(401);
+    const unknown = { payment: { id: '00000000-0000-4000-8000-000000000000' } };
+    expect((await post('/v1/webhooks/circle', unknown, { 'x-webhook-secret': WEBHOOK_SECRET })).statusCode).toBe(404);
+
+    const circle = sandboxClients(sandboxes).circle;
+    const settled = await until(
+      async () => (await circle.getPayment(request.payment.paymentId)).payment.cancel?.status,
+      (status) => status === 'confirmed',
+    );
+    expect(settled).toBe('confirmed');
+    const accepted = await post('/v1/webhooks/circle', notification, { 'x-webhook-secret': WEBHOOK_SECRET });
+    expect(accepted.statusCode).toBe(200);
+    expect(accepted.json()).toEqual({ signalled: workflowId });
+    const result = await env.client.workflow.getHandle(workflowId).result();
+    expect(result).toMatchObject({ outcome: 'completed', payment: { settlement: 'confirmed' } });
   });
 
   it('answers 400 for an unknown status filter and serves its OpenAPI document without a token', async () => {
