@@ -66,6 +66,7 @@ async function startDevServer(): Promise<{ address: string; uiUrl: string; proce
 
 /** A dev secret made up once and kept in `.temporal/`, so the printed token stays valid across restarts. */
 function devSecret(name: string, prefix: string): string {
+  mkdirSync(STATE_DIR, { recursive: true });
   const path = join(STATE_DIR, name);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
   const secret = `${prefix}${randomBytes(12).toString('hex')}`;

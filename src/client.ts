@@ -3,9 +3,21 @@
  * with any `@temporalio/client` `Client`.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { z } from 'zod';
+import {
+  InvalidRequestError,
+  OVERRIDE_ACTIONS,
+  OVERRIDE_INPUTS,
   parseRefundRequest,
+  toFieldIssues,
   refundWorkflowId,
   RefundStatusKey,
   CarbonProviderKey,
@@ -118,3 +130,80 @@ function staticDetails(request: ReturnType<typeof parseRefundRequest>): string {
 export async function getRefundStatus(client: Client, orderId: string): Promise<SagaStatusView> {
   return client.workflow.getHandle(refundWorkflowId(orderId)).query(statusQuery);
 }
+
+/** One row of {@link listRefunds}. */
+export interface RefundListEntry {
+  orderId: string;
+  workflowId: string;
+  runId?: string;
+  status?: string;
+  step?: string;
+  needsAttention: boolean;
+  startedAt?: string;
+}
+
+/** Refunds from Temporal visibility, optionally by saga status, a page at a time. */
+export async function listRefunds(
+  client: Client,
+  options: { status?: SagaStatus; pageSize?: number; pageToken?: string } = {},
+): Promise<{ refunds: RefundListEntry[]; nextPageToken?: string }> {
+  const filter = [
+    `WorkflowType = 'refundSaga'`,
+    ...(options.status ? [`RefundStatus = '${options.status}'`] : []),
+  ].join(' AND ');
+  const page = await client.workflowService.listWorkflowExecutions({
+    namespace: client.options.namespace,
+    query: filter,
+    pageSize: options.pageSize ?? 25,
+    nextPageToken: options.pageToken ? Buffer.from(options.pageToken, 'base64url') : undefined,
+  });
+  return {
+    refunds: (page.executions ?? []).map((e) => {
+      const attributes = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
+      const workflowId = e.execution?.workflowId ?? '';
+      return {
+        orderId: workflowId.replace(/^refund-/, ''),
+        workflowId,
+        runId: e.execution?.runId ?? undefined,
+        status: attributes.get(RefundStatusKey),
+        step: attributes.get(RefundStepKey),
+        needsAttention: attributes.get(NeedsAttentionKey) ?? false,
+        startedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
+      };
+    }),
+    nextPageToken: page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined,
+  };
+}
+
+/** Why an override was refused: the saga's validator said no, or the saga has ended. */
+export class OverrideRejectedError extends Error {
+  override name = 'OverrideRejectedError';
+}
+
+/**
+ * Sends an operator override as an update and returns the new status. Throws `InvalidRequestError` for bad input,
+ * {@link OverrideRejectedError} with the saga's reason when it refuses, `WorkflowNotFoundError` for an unknown order.
+ */
+export async function sendOverride(client: Client, orderId: string, input: unknown): Promise<SagaStatusView> {
+  const head = OverrideHead.safeParse(input);
+  if (!head.success) throw new InvalidRequestError(toFieldIssues(head.error));
+  const { action, ...rest } = head.data;
+  const parsed = OVERRIDE_INPUTS[action].safeParse(rest);
+  if (!parsed.success) throw new InvalidRequestError(toFieldIssues(parsed.error));
+  try {
+    return await client.workflow
+      .getHandle(refundWorkflowId(orderId))
+      .executeUpdate<SagaStatusView, [unknown]>(action, { args: [parsed.data] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new OverrideRejectedError(err.cause?.message ?? err.message);
+    // An update to a saga that already ended is refused by the server, not by the validator.
+    if (!(err instanceof WorkflowNotFoundError) && /already completed/i.test((err as Error).message)) {
+      throw new OverrideRejectedError(`the saga for order ${orderId} has already ended`);
+    }
+    throw err;
+  }
+}
+
+const OverrideHead = z.looseObject({
+  action: z.enum(OVERRIDE_ACTIONS, { error: `must be one of ${OVERRIDE_ACTIONS.join(', ')}` }),
+});

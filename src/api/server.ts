@@ -4,21 +4,22 @@
  * errors are `{ error: { code, message, issues? } }` and never carry a stack trace.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { startRefund, getRefundStatus, TASK_QUEUE, type StartRefundOptions } from '../client';
+import {
+  getRefundStatus,
+  listRefunds,
+  OverrideRejectedError,
+  sendOverride,
+  startRefund,
+  TASK_QUEUE,
+  type StartRefundOptions,
+} from '../client';
 import {
   circleCancelSettledSignal,
   InvalidRequestError,
   OrderIdSchema,
-  OVERRIDE_ACTIONS,
-  OVERRIDE_INPUTS,
-  refundWorkflowId,
-  RefundStatusKey,
-  RefundStepKey,
-  NeedsAttentionKey,
   SAGA_STATUSES,
   toFieldIssues,
   type FieldIssue,
@@ -44,10 +45,6 @@ const ListQuery = z.strictObject({
   status: z.enum(SAGA_STATUSES, { error: `must be one of ${SAGA_STATUSES.join(', ')}` }).optional(),
   pageSize: z.coerce.number().int().min(1, { error: 'must be 1-100' }).max(100, { error: 'must be 1-100' }).default(25),
   pageToken: z.string().optional(),
-});
-
-const OverrideBody = z.looseObject({
-  action: z.enum(OVERRIDE_ACTIONS, { error: `must be one of ${OVERRIDE_ACTIONS.join(', ')}` }),
 });
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string, issues?: FieldIssue[]) {
@@ -122,56 +119,21 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.get('/v1/refunds', async (request, reply) => {
     const query = ListQuery.safeParse(request.query);
     if (!query.success) return sendError(reply, 400, 'invalid_request', 'invalid query', toFieldIssues(query.error));
-    const { status, pageSize, pageToken } = query.data;
-    const filter = [`WorkflowType = 'refundSaga'`, ...(status ? [`RefundStatus = '${status}'`] : [])].join(' AND ');
-    const page = await client.workflowService.listWorkflowExecutions({
-      namespace: client.options.namespace,
-      query: filter,
-      pageSize,
-      nextPageToken: pageToken ? Buffer.from(pageToken, 'base64url') : undefined,
-    });
-    return {
-      refunds: (page.executions ?? []).map((e) => {
-        const attributes = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
-        const workflowId = e.execution?.workflowId ?? '';
-        return {
-          orderId: workflowId.replace(/^refund-/, ''),
-          workflowId,
-          runId: e.execution?.runId,
-          status: attributes.get(RefundStatusKey),
-          step: attributes.get(RefundStepKey),
-          needsAttention: attributes.get(NeedsAttentionKey) ?? false,
-          startedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
-        };
-      }),
-      nextPageToken: page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined,
-    };
+    return listRefunds(client, query.data);
   });
 
   app.post<{ Params: { orderId: string } }>('/v1/refunds/:orderId/overrides', async (request, reply) => {
     const orderId = OrderIdSchema.safeParse(request.params.orderId);
     if (!orderId.success)
       return sendError(reply, 400, 'invalid_request', 'invalid orderId', prefixed(orderId.error, 'orderId'));
-    const head = OverrideBody.safeParse(request.body);
-    if (!head.success) return sendError(reply, 400, 'invalid_request', 'invalid override', toFieldIssues(head.error));
-    const { action, ...input } = head.data;
-    const parsed = OVERRIDE_INPUTS[action].safeParse(input);
-    if (!parsed.success)
-      return sendError(reply, 400, 'invalid_request', `invalid ${action}`, toFieldIssues(parsed.error));
     try {
-      return await client.workflow
-        .getHandle(refundWorkflowId(orderId.data))
-        .executeUpdate(action, { args: [parsed.data] });
+      return await sendOverride(client, orderId.data, request.body);
     } catch (err) {
+      if (err instanceof InvalidRequestError)
+        return sendError(reply, 400, 'invalid_request', 'invalid override', err.issues);
+      if (err instanceof OverrideRejectedError) return sendError(reply, 409, 'override_rejected', err.message);
       if (err instanceof WorkflowNotFoundError)
         return sendError(reply, 404, 'not_found', `no refund for order ${orderId.data}`);
-      if (err instanceof WorkflowUpdateFailedError) {
-        return sendError(reply, 409, 'override_rejected', err.cause?.message ?? err.message);
-      }
-      // An update sent to a saga that already ended is refused by the server, not by the validator.
-      if ((err as { code?: number }).code === 5 || /already completed/i.test((err as Error).message)) {
-        return sendError(reply, 409, 'override_rejected', `the saga for order ${orderId.data} has already ended`);
-      }
       throw err;
     }
   });
