@@ -26,6 +26,7 @@ import {
   OrderIdKey,
   RefundStepKey,
   statusQuery,
+  type OverrideAction,
   type RefundSagaOptions,
   type SagaStatus,
   type SagaStatusView,
@@ -202,6 +203,16 @@ export async function sendOverride(client: Client, orderId: string, input: unkno
     }
     throw err;
   }
+}
+
+/** Validates `{ action, ...input }` of an override; throws `InvalidRequestError` naming every bad field. */
+export function parseOverride(input: unknown): { action: OverrideAction; args: unknown } {
+  const head = OverrideHead.safeParse(input);
+  if (!head.success) throw new InvalidRequestError(toFieldIssues(head.error));
+  const { action, ...rest } = head.data;
+  const parsed = OVERRIDE_INPUTS[action].safeParse(rest);
+  if (!parsed.success) throw new InvalidRequestError(toFieldIssues(parsed.error));
+  return { action, args: parsed.data };
 }
 
 const OverrideHead = z.looseObject({

@@ -8,12 +8,12 @@ import { z } from 'zod';
 import { STEPS, type SagaStatusView } from './saga-state';
 
 const operator = z
-  .string()
+  .string({ error: 'is required: who is acting' })
   .trim()
   .min(1, { error: 'is required: who is acting' })
   .max(100, { error: 'must be at most 100 characters' });
 const reason = z
-  .string()
+  .string({ error: 'is required: why' })
   .trim()
   .min(1, { error: 'is required: why' })
   .max(500, { error: 'must be at most 500 characters' });

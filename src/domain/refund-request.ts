@@ -7,6 +7,10 @@ import { z } from 'zod';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_MILLIS_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/** "is required" for a missing part, the default message for anything else. */
+const required = (what: string) => (issue: { code: string; input?: unknown }) =>
+  issue.code === 'invalid_type' && issue.input === undefined ? `is required: ${what}` : undefined;
+
 const uuid = (what: string) => z.string().regex(UUID, { error: `must be a UUID (${what})` });
 
 /** Order ids: 1–64 characters of `[A-Za-z0-9_-]`; they become part of the workflow id `refund-<orderId>`. */
@@ -15,19 +19,25 @@ export const OrderIdSchema = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 characters of A-Z, a-z, 0-9, "_" or "-"' });
 
 /** A money amount as a decimal string, e.g. `{ value: "12.60", currency: "USD" }`. */
-export const MoneySchema = z.strictObject({
-  value: z
-    .string({ error: 'is required and must be a decimal string such as "12.60"' })
-    .regex(/^\d{1,12}(\.\d{1,3})?$/, { error: 'must be a decimal string such as "12.60"', abort: true })
-    .refine((v) => Number(v) > 0, { error: 'must be greater than zero' }),
-  currency: z.string().regex(/^[A-Z]{3}$/, { error: 'must be a 3-letter ISO 4217 code such as "USD"' }),
-});
+export const MoneySchema = z.strictObject(
+  {
+    value: z
+      .string({ error: 'is required and must be a decimal string such as "12.60"' })
+      .regex(/^\d{1,12}(\.\d{1,3})?$/, { error: 'must be a decimal string such as "12.60"', abort: true })
+      .refine((v) => Number(v) > 0, { error: 'must be greater than zero' }),
+    currency: z.string().regex(/^[A-Z]{3}$/, { error: 'must be a 3-letter ISO 4217 code such as "USD"' }),
+  },
+  { error: required('{ "value", "currency" }') },
+);
 
 /** The Circle payment to cancel: the saga's pivot. */
-export const CirclePaymentSchema = z.strictObject({
-  provider: z.literal('circle', { error: 'must be "circle"' }),
-  paymentId: uuid('Circle payment id'),
-});
+export const CirclePaymentSchema = z.strictObject(
+  {
+    provider: z.literal('circle', { error: 'must be "circle"' }),
+    paymentId: uuid('Circle payment id'),
+  },
+  { error: required('{ "provider": "circle", "paymentId" }') },
+);
 
 /** A Stripe Climate order (`climorder_…`), cancellable within 24 h of creation. */
 export const StripeClimateCarbonSchema = z.strictObject({

@@ -1,0 +1,231 @@
+/**
+ * `refund-saga`: the operator CLI. Talks to Temporal directly (connection from `@temporalio/envconfig`, e.g.
+ * TEMPORAL_ADDRESS). Exit codes: 0 done, 1 refused or failed, 2 bad input (with a one-line message).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import {
+  getRefundStatus,
+  listRefunds,
+  OverrideRejectedError,
+  parseOverride,
+  sendOverride,
+  startRefund,
+  TASK_QUEUE,
+} from '../client';
+import {
+  InvalidRequestError,
+  OrderIdSchema,
+  OVERRIDE_ACTIONS,
+  parseRefundRequest,
+  SAGA_STATUSES,
+  STEPS,
+  type SagaStatusView,
+} from '../domain';
+
+const USAGE = `usage: refund-saga <command> [options]
+
+  start <file.json>                       start the refund saga of the request in the file
+  status <orderId> [--watch]              a table of steps, deadlines and last errors
+  list [--status needs_attention]         refunds from Temporal visibility
+  override <orderId> <action> --operator <who> --reason <why>
+           [--step <step>] [--evidence <text>] [--duration <30m|6h|2d>]
+           actions: ${OVERRIDE_ACTIONS.join(', ')}
+
+  --json on every command prints JSON instead of tables.
+  Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (or an envconfig profile); task queue TEMPORAL_TASK_QUEUE.`;
+
+/** Bad input: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const pad = (text: string, width: number) => text.padEnd(width);
+
+/** A saga status as the table an operator reads. */
+export function renderStatus(view: SagaStatusView): string {
+  const rows = STEPS.map((name) => {
+    const s = view.steps[name];
+    const error = s.lastError ? `${s.lastError.type}: ${s.lastError.message}` : '';
+    return `  ${pad(name, 8)} ${pad(s.state, 15)} ${pad(String(s.attempts), 8)} ${pad(s.deadline ?? '', 25)} ${error || s.detail || ''}`;
+  });
+  const lines = [
+    `order ${view.orderId}: ${view.status}${view.completedAt ? ` (ended ${view.completedAt})` : ''}`,
+    '',
+    `  ${pad('step', 8)} ${pad('state', 15)} ${pad('attempts', 8)} ${pad('deadline', 25)} detail / last error`,
+    ...rows,
+  ];
+  if (view.overrides.length) {
+    lines.push(
+      '',
+      'overrides:',
+      ...view.overrides.map((o) => `  ${o.at} ${o.action}${o.step ? ` ${o.step}` : ''} by ${o.operator}: ${o.reason}`),
+    );
+  }
+  if (view.status === 'needs_attention') {
+    const blocked = STEPS.find((s) => view.steps[s].state === 'blocked');
+    lines.push(
+      '',
+      `next: refund-saga override ${view.orderId} retryStep|skipStep --step ${blocked ?? '<step>'} --operator <you> --reason "<why>"`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function orderIdArg(value: string | undefined): string {
+  if (!value) throw new UsageError('missing <orderId>');
+  const parsed = OrderIdSchema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`orderId ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
+}
+
+async function connect(): Promise<Client> {
+  const { connectionOptions, namespace } = loadClientConnectConfig();
+  const connection = await Connection.connect({ ...connectionOptions, connectTimeout: 5000 });
+  return new Client({ connection, namespace });
+}
+
+/** Runs the CLI; returns the exit code. `connectClient` is replaceable in tests. */
+export async function runCli(
+  argv: string[],
+  io: Output,
+  connectClient: () => Promise<Client> = connect,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        watch: { type: 'boolean' },
+        status: { type: 'string' },
+        step: { type: 'string' },
+        operator: { type: 'string' },
+        reason: { type: 'string' },
+        evidence: { type: 'string' },
+        duration: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.err(`refund-saga: ${(err as Error).message} (see refund-saga --help)`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    if (values.help) io.out(USAGE);
+    else io.err(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const print = (value: unknown, text: () => string) => io.out(values.json ? JSON.stringify(value, null, 2) : text());
+
+  let client: Client | undefined;
+  try {
+    switch (command) {
+      case 'start': {
+        const file = rest[0];
+        if (!file) throw new UsageError('missing <file.json>');
+        let body: unknown;
+        try {
+          body = JSON.parse(readFileSync(file, 'utf8'));
+        } catch (err) {
+          throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+        }
+        parseRefundRequest(body);
+        client = await connectClient();
+        const started = await startRefund(client, body, { taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? TASK_QUEUE });
+        print(started, () =>
+          started.alreadyExisted
+            ? `refund ${started.workflowId} already exists (${started.status}); nothing new started`
+            : `started ${started.workflowId} (run ${started.runId})`,
+        );
+        return 0;
+      }
+      case 'status': {
+        const orderId = orderIdArg(rest[0]);
+        client = await connectClient();
+        for (;;) {
+          const view = await getRefundStatus(client, orderId);
+          print(view, () => renderStatus(view));
+          const ended = view.status === 'completed' || view.status === 'aborted';
+          if (!values.watch || ended) return 0;
+          io.out(values.json ? '' : `\n… watching (every 2 s; Ctrl-C to stop) — ${new Date().toISOString()}\n`);
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
+      }
+      case 'list': {
+        const status = values.status;
+        if (status && !(SAGA_STATUSES as readonly string[]).includes(status)) {
+          throw new UsageError(`--status must be one of ${SAGA_STATUSES.join(', ')}`);
+        }
+        client = await connectClient();
+        const page = await listRefunds(client, {
+          status: status as SagaStatusView['status'] | undefined,
+          pageSize: 100,
+        });
+        print(page, () =>
+          page.refunds.length
+            ? [
+                `  ${pad('order', 24)} ${pad('status', 20)} ${pad('step', 8)} started`,
+                ...page.refunds.map(
+                  (r) =>
+                    `  ${pad(r.orderId, 24)} ${pad(r.status ?? '?', 20)} ${pad(r.step ?? '', 8)} ${r.startedAt ?? ''}`,
+                ),
+              ].join('\n')
+            : `no refunds${status ? ` with status ${status}` : ''}`,
+        );
+        return 0;
+      }
+      case 'override': {
+        const orderId = orderIdArg(rest[0]);
+        const action = rest[1];
+        if (!action) throw new UsageError(`missing <action>: one of ${OVERRIDE_ACTIONS.join(', ')}`);
+        const input = {
+          action,
+          ...(values.step && { step: values.step }),
+          ...(values.operator !== undefined && { operator: values.operator }),
+          ...(values.reason !== undefined && { reason: values.reason }),
+          ...(values.evidence && { evidence: values.evidence }),
+          ...(values.duration && {
+            duration: /^\d+$/.test(values.duration) ? Number(values.duration) : values.duration,
+          }),
+        };
+        parseOverride(input);
+        client = await connectClient();
+        const view = await sendOverride(client, orderId, input);
+        print(view, () => `accepted: ${action}\n\n${renderStatus(view)}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}" (see refund-saga --help)`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`refund-saga: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof InvalidRequestError) {
+      io.err(`refund-saga: ${err.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
+      return 2;
+    }
+    if (err instanceof OverrideRejectedError) {
+      io.err(`refund-saga: rejected: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      io.err(`refund-saga: no refund for that order`);
+      return 1;
+    }
+    io.err(`refund-saga: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    if (connectClient === connect) await client?.connection.close();
+  }
+}

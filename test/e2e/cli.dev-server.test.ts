@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main';
+import type { SagaStatusView } from '../../src/domain';
+import { seedOrder, useSagaStack } from '../support/stack';
+
+const stack = useSagaStack();
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cli-test-'));
+  process.env.TEMPORAL_TASK_QUEUE = stack().taskQueue;
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  delete process.env.TEMPORAL_TASK_QUEUE;
+});
+
+/** Runs the CLI against the test stack's client and returns its exit code and output. */
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }, () =>
+    Promise.resolve(stack().env.client),
+  );
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('operator CLI over the real stack', () => {
+  it('starts a refund from a file, and a second start reports the existing saga', async () => {
+    const request = seedOrder(stack().sandboxes);
+    const file = join(dir, 'refund.json');
+    writeFileSync(file, JSON.stringify(request));
+    const first = await cli('start', file);
+    expect(first).toMatchObject({ code: 0, out: expect.stringContaining(`started refund-${request.orderId}`) });
+    const again = await cli('start', file, '--json');
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ workflowId: `refund-${request.orderId}`, alreadyExisted: true });
+  });
+
+  it('shows a stuck saga in the needs-attention list and its status table, and an override unblocks it', async () => {
+    const request = seedOrder(stack().sandboxes, { stripeAgeSeconds: 25 * 3600 });
+    const file = join(dir, 'stuck.json');
+    writeFileSync(file, JSON.stringify(request));
+    expect((await cli('start', file)).code).toBe(0);
+
+    const deadline = Date.now() + 15_000;
+    let listed = await cli('list', '--status', 'needs_attention');
+    while (!listed.out.includes(request.orderId) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      listed = await cli('list', '--status', 'needs_attention');
+    }
+    expect(listed.out).toContain(request.orderId);
+
+    const status = await cli('status', request.orderId);
+    expect(status.out).toMatch(/carbon\s+blocked\s+1\s+.*WindowClosed: Climate order .* 24 h/);
+    expect(status.out).toContain(`next: refund-saga override ${request.orderId} retryStep|skipStep --step carbon`);
+
+    const override = await cli(
+      'override',
+      request.orderId,
+      'skipStep',
+      '--step',
+      'carbon',
+      '--operator',
+      'ops',
+      '--reason',
+      'refunded by hand',
+      '--json',
+    );
+    expect(override.code).toBe(0);
+    expect(JSON.parse(override.out) as SagaStatusView).toMatchObject({ steps: { carbon: { state: 'skipped' } } });
+
+    const refused = await cli(
+      'override',
+      request.orderId,
+      'retryStep',
+      '--step',
+      'carbon',
+      '--operator',
+      'ops',
+      '--reason',
+      'again',
+    );
+    expect(refused).toMatchObject({ code: 1, err: expect.stringContaining('rejected: step carbon is skipped') });
+
+    // --watch re-renders until the saga ends; the abort below ends it (the saga waits an hour between Circle checks).
+    const watching = cli('status', request.orderId, '--watch');
+    const aborted = await cli(
+      'override',
+      request.orderId,
+      'abort',
+      '--operator',
+      'ops',
+      '--reason',
+      'customer disputes',
+    );
+    expect(aborted.code).toBe(0);
+    const watched = await watching;
+    expect(watched.code).toBe(0);
+    expect(watched.out).toContain('… watching (every 2 s');
+    expect(watched.out).toContain(`order ${request.orderId}: aborted`);
+  });
+
+  it.each([
+    [['status', 'bad id'], 'orderId must be 1-64 characters'],
+    [['start'], 'missing <file.json>'],
+    [['override', 'ord_1', 'skipStep', '--step', 'carbon'], 'operator is required'],
+    [['list', '--status', 'stuck'], '--status must be one of'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['status', 'ord_1', '--colour'], "Unknown option '--colour'"],
+  ])('exits 2 with one line for bad input: %j', async (argv, message) => {
+    const result = await cli(...argv);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(message);
+    expect(result.err.split('\n')).toHaveLength(1);
+  });
+
+  it('says so when the order has no refund', async () => {
+    expect(await cli('status', 'ord_nothing_here')).toMatchObject({
+      code: 1,
+      err: 'refund-saga: no refund for that order',
+    });
+  });
+});
