@@ -52,7 +52,7 @@ export function renderStatus(view: SagaStatusView): string {
   const rows = STEPS.map((name) => {
     const s = view.steps[name];
     const error = s.lastError ? `${s.lastError.type}: ${s.lastError.message}` : '';
-    return `  ${pad(name, 8)} ${pad(s.state, 15)} ${pad(String(s.attempts), 8)} ${pad(s.deadline ?? '', 25)} ${error || s.detail || ''}`;
+    return `  ${pad(name, 8)} ${pad(s.state, 15)} ${pad(String(s.attempts), 8)} ${pad(s.state === 'waiting' || s.state === 'blocked' ? (s.deadline ?? '') : '', 25)} ${error || s.detail || ''}`;
   });
   const lines = [
     `order ${view.orderId}: ${view.status}${view.completedAt ? ` (ended ${view.completedAt})` : ''}`,
