@@ -30,17 +30,3 @@ export const ErrorType = {
 } as const;
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
-
-/** Error types an operator must act on; an activity failing with one of them blocks its step. */
-export const PERMANENT_ERROR_TYPES: readonly ErrorType[] = [
-  ErrorType.InvalidRequest,
-  ErrorType.ProviderValidation,
-  ErrorType.NotEligible,
-  ErrorType.WindowClosed,
-  ErrorType.Unauthorized,
-  ErrorType.NotFound,
-  ErrorType.IdempotencyConflict,
-  ErrorType.MalformedResponse,
-  ErrorType.SettlementFailed,
-  ErrorType.ReconMismatch,
-];

@@ -4,7 +4,7 @@
  * the SDK's own download reaches hosts that build machines here cannot. Builds are cached per user, so every clone on
  * a machine reuses them, and guarded by a lock, so two runs at once build once.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   accessSync,
   constants,
@@ -318,10 +318,4 @@ export async function ensureTestServer(log: Log, env: NodeJS.ProcessEnv = proces
 /** The `server.executable` option of `@temporalio/testing` for a resolved binary. */
 export function toExecutable(binary: ResolvedBinary) {
   return binary.path ? ({ type: 'existing-path', path: binary.path } as const) : ({ type: 'cached-download' } as const);
-}
-
-/** Prints the version of a resolved CLI, to show which binary a run uses. */
-export function cliVersion(path: string): string {
-  const out = spawnSync(path, ['--version'], { encoding: 'utf8' });
-  return (out.stdout || out.stderr || '').trim();
 }

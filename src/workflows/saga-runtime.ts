@@ -86,8 +86,8 @@ export class SagaRuntime {
     this.publish();
   }
 
-  block(name: StepName, error: StepError, detail?: string): void {
-    this.update(name, { state: 'blocked', lastError: error, ...(detail && { detail }) });
+  block(name: StepName, error: StepError): void {
+    this.update(name, { state: 'blocked', lastError: error });
   }
 
   /** Takes the operator's decision for a step, if one arrived. */
