@@ -125,6 +125,8 @@ async function main() {
     taskQueue: settings.taskQueue,
   });
   const apiUrl = await api.listen({ port: apiSettings.port, host: apiSettings.host });
+  // The Circle sandbox tells the API when a cancel settles, as Circle's notifications would.
+  sandboxes.circle.configure({ webhookUrl: `${apiUrl}/v1/webhooks/circle`, webhookSecret });
 
   const uiUrl = dev?.uiUrl ?? 'your cluster’s Web UI';
   console.log(`

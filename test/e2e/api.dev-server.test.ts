@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
 import { startRefund } from '../../src/client';
+import type { refundSaga } from '../../src/workflows';
 import type { SagaStatusView } from '../../src/domain';
 import { sandboxClients } from '../support/sandboxes';
 import { FAST_POLLING, seedOrder, useSagaStack } from '../support/stack';
@@ -159,6 +160,24 @@ describe('HTTP API over the real stack', () => {
     expect(accepted.json()).toEqual({ signalled: workflowId });
     const result = await env.client.workflow.getHandle(workflowId).result();
     expect(result).toMatchObject({ outcome: 'completed', payment: { settlement: 'confirmed' } });
+  });
+
+  it('completes a saga from the Circle sandbox’s own settlement notification, posted to the listening API', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const url = await api.listen({ port: 0, host: '127.0.0.1' });
+    sandboxes.circle.configure({ webhookUrl: `${url}/v1/webhooks/circle`, webhookSecret: WEBHOOK_SECRET });
+    try {
+      const request = { ...seedOrder(sandboxes), recon: null };
+      const { workflowId } = await startRefund(env.client, request, {
+        taskQueue,
+        sagaOptions: { pollInitialMs: 3_600_000 },
+      });
+      const result = await env.client.workflow.getHandle<typeof refundSaga>(workflowId).result();
+      expect(result).toMatchObject({ outcome: 'completed', payment: { settlement: 'confirmed' } });
+      expect(Date.parse(result.completedAt) - Date.parse(result.startedAt)).toBeLessThan(60_000);
+    } finally {
+      sandboxes.circle.configure({ webhookUrl: undefined, webhookSecret: undefined });
+    }
   });
 
   it('answers 400 for an unknown status filter and serves its OpenAPI document without a token', async () => {

@@ -50,6 +50,10 @@ interface CircleState {
 export interface CircleSettings {
   /** How long an accepted cancel stays `pending`. */
   settleDelayMs: number;
+  /** Where to POST a notification when a cancel settles; none by default. */
+  webhookUrl?: string;
+  /** Sent as `X-Webhook-Secret` with each notification. */
+  webhookSecret?: string;
 }
 
 const PaymentFixture = z.strictObject({
@@ -87,7 +91,11 @@ export class CircleSandbox extends SandboxServer<CircleState, CircleSettings> {
     return { settleDelayMs: 2000 };
   }
   protected settingsSchema() {
-    return z.strictObject({ settleDelayMs: z.number().int().min(0).optional() });
+    return z.strictObject({
+      settleDelayMs: z.number().int().min(0).optional(),
+      webhookUrl: z.string().url().optional(),
+      webhookSecret: z.string().optional(),
+    });
   }
 
   protected authorized(headers: IncomingHttpHeaders, key: string): boolean {
@@ -138,6 +146,49 @@ export class CircleSandbox extends SandboxServer<CircleState, CircleSettings> {
         handle: ({ params, body }) => this.cancelPayment(params.id!, body),
       },
     ];
+  }
+
+  private readonly notifications = new Set<NodeJS.Timeout>();
+
+  /** When a webhook is set, settles the cancel at its time and tells the webhook, as Circle's notifications do. */
+  private scheduleNotification(paymentId: string, delayMs: number): void {
+    const { webhookUrl, webhookSecret } = this.settings;
+    if (!webhookUrl) return;
+    const timer = setTimeout(
+      () => {
+        this.notifications.delete(timer);
+        const payment = this.state.payments[paymentId];
+        if (!payment) return;
+        this.settle(payment);
+        this.persist();
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (webhookSecret) headers['x-webhook-secret'] = webhookSecret;
+        const body = JSON.stringify({
+          clientId: payment.merchantId,
+          notificationType: 'payments',
+          version: 1,
+          payment: this.view(payment),
+        });
+        fetch(webhookUrl, { method: 'POST', headers, body }).catch(() => {
+          // Like Circle, a notification that cannot be delivered is dropped; polling still finds the settlement.
+        });
+      },
+      Math.max(0, delayMs),
+    );
+    timer.unref();
+    this.notifications.add(timer);
+  }
+
+  override reset(): void {
+    this.notifications.forEach(clearTimeout);
+    this.notifications.clear();
+    super.reset();
+  }
+
+  override async close(): Promise<void> {
+    this.notifications.forEach(clearTimeout);
+    this.notifications.clear();
+    await super.close();
   }
 
   /** Applies a due settlement; settlement is computed when observed, so it survives restarts without timers. */
@@ -223,6 +274,7 @@ export class CircleSandbox extends SandboxServer<CircleState, CircleSettings> {
     };
     payment.updateDate = now;
     this.record(payment.id, 'cancellation', { idempotencyKey, reason });
+    this.scheduleNotification(payment.id, payment.cancel.settleAt - this.now());
     const reply: SandboxReply = {
       status: 201,
       body: {
