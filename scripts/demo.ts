@@ -14,7 +14,13 @@ const base = (port: number) => `http://${sandboxes.host}:${port}`;
 const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 const uiBase = process.env.TEMPORAL_UI_URL ?? `http://localhost:${process.env.TEMPORAL_UI_PORT ?? 8233}`;
 // Demo sagas poll every few seconds instead of minutes, so the whole story plays out in under a minute.
-const DEMO_POLLING = { pollInitialMs: 2000, pollMaxMs: 5000 };
+// Deadlines of an hour keep the number of polls within what one saga's history may hold.
+const DEMO_POLLING = {
+  pollInitialMs: 2000,
+  pollMaxMs: 5000,
+  settlementDeadlineMs: 3_600_000,
+  reconDeadlineMs: 3_600_000,
+};
 
 async function admin(port: number, path: string, body: unknown): Promise<unknown> {
   const response = await fetch(`${base(port)}/_sandbox/${path}`, {

@@ -27,6 +27,15 @@ export const ErrorType = {
   DeadlinePassed: 'DeadlinePassed',
   /** A provider kept failing transiently for longer than the configured outage bound. */
   ProviderOutage: 'ProviderOutage',
+  /**
+   * The provider said retrying the same request cannot help (Stripe's `Stripe-Should-Retry: false`, e.g. a stored
+   * 500 replayed under the same idempotency key); an operator's `retryStep` sends a new key.
+   */
+  DoNotRetry: 'DoNotRetry',
+  /** The request's amount or currency differs from the Circle payment's. */
+  AmountMismatch: 'AmountMismatch',
+  /** The workflow was started with options out of bounds, or under an id other than `refund-<orderId>`. */
+  InvalidOptions: 'InvalidOptions',
 } as const;
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

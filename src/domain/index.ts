@@ -4,3 +4,4 @@ export * from './error-types';
 export * from './search-attributes';
 export * from './overrides';
 export * from './idempotency';
+export * from './saga-options';

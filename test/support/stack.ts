@@ -43,8 +43,13 @@ export function useSagaStack(): () => SagaStack {
   return () => stack!;
 }
 
-/** Real-time polling for a real server: short intervals so sagas finish in seconds. */
-export const FAST_POLLING = { pollInitialMs: 200, pollMaxMs: 1000 };
+/** Real-time polling for a real server: short intervals so sagas finish in seconds, and deadlines to match. */
+export const FAST_POLLING = {
+  pollInitialMs: 200,
+  pollMaxMs: 1000,
+  settlementDeadlineMs: 600_000,
+  reconDeadlineMs: 600_000,
+};
 
 const randomId = () => Math.random().toString(36).slice(2, 10);
 
