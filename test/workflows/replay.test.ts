@@ -1,7 +1,9 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { recordedHistories } from '../support/histories';
+import { HISTORIES_DIR, manifest, recordedHistories, sha256File } from '../support/histories';
 import { workflowBundle } from '../support/temporal';
 
 describe('replay of recorded refundSaga histories', () => {
@@ -14,17 +16,31 @@ describe('replay of recorded refundSaga histories', () => {
         'circle-pending-for-hours',
         'recon-reversal-on-day-3',
         'abort-after-pivot',
+        'ambiguous-pivot-unknown-then-aborted',
+        'amount-mismatch-accepted',
       ]),
     );
   });
 
+  it('keeps committed histories byte for byte: each is listed in SHA256SUMS with its hash, none removed', () => {
+    const listed = manifest();
+    const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
+    expect(files.filter((f) => !listed.has(f))).toEqual([]);
+    const changed = [...listed].filter(([file, hash]) => {
+      const path = join(HISTORIES_DIR, file);
+      return !files.includes(file) || sha256File(path) !== hash;
+    });
+    expect(changed.map(([file]) => file)).toEqual([]);
+  });
+
   it('replays every recorded history without a determinism error', async () => {
     const results: Array<{ name: string; error?: unknown }> = [];
+    const byId = new Map(histories.map((h) => [h.workflowId, h.name]));
     const replay = Worker.runReplayHistories(
       { workflowBundle: workflowBundle() },
-      histories.map(({ name, json }) => ({ workflowId: name, history: historyFromJSON(json) })),
+      histories.map(({ workflowId, json }) => ({ workflowId, history: historyFromJSON(json) })),
     );
-    for await (const result of replay) results.push({ name: result.workflowId, error: result.error });
+    for await (const result of replay) results.push({ name: byId.get(result.workflowId)!, error: result.error });
     expect(results.map((r) => r.name).sort()).toEqual(histories.map((h) => h.name).sort());
     expect(results.filter((r) => r.error)).toEqual([]);
   });

@@ -1,0 +1,333 @@
+/**
+ * The saga tells the truth about money (time-skipping server, stubbed activities): an ambiguous pivot is resolved by
+ * reading Circle, amounts are Circle's, key generations get past stored failures, and nothing unchecked reaches
+ * workflow code.
+ */
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CancelCirclePaymentInput, CircleCancelState } from '../../src/activities';
+import { startRefund } from '../../src/client';
+import {
+  abortUpdate,
+  ErrorType,
+  retryStepUpdate,
+  skipStepUpdate,
+  stepIdempotencyKey,
+  stepIdempotencyUuid,
+} from '../../src/domain';
+import type { refundSaga } from '../../src/workflows';
+import { validRequest } from '../support/fixtures';
+import { recordHistory } from '../support/histories';
+import { counted, succeedingActivities, waitForStatus, withSagaWorker } from '../support/saga';
+import { timeSkippingEnvironment } from '../support/temporal';
+
+const who = { operator: 'ops@example.com', reason: 'checked with the provider' };
+const USD = (value: string) => ({ value, currency: 'USD' });
+const OUTAGE = { outageEscalationMs: 60_000 };
+let env: TestWorkflowEnvironment;
+let orderSeq = 0;
+const nextOrder = () => `ord_mt_${++orderSeq}`;
+
+beforeAll(async () => {
+  env = await timeSkippingEnvironment();
+});
+afterAll(() => env?.teardown());
+
+const outage = () => Promise.reject(new Error('socket hang up'));
+const permanent = (type: string, message: string) =>
+  Promise.reject(ApplicationFailure.create({ type, message, nonRetryable: true }));
+const ended = (s: { status: string }) => ['completed', 'aborted', 'needs_attention'].includes(s.status);
+
+async function start(taskQueue: string, request = validRequest(nextOrder()), sagaOptions = {}) {
+  const started = await startRefund(env.client, request, { taskQueue, sagaOptions });
+  return env.client.workflow.getHandle<typeof refundSaga>(started.workflowId);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  const err = await promise.catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  return ((err as WorkflowUpdateFailedError).cause as Error).message;
+}
+
+describe('an ambiguous pivot is resolved by reading Circle', () => {
+  it('passes the pivot without an operator when a read shows that the cancel hidden by an outage took effect', async () => {
+    const read = counted((call: number): Promise<CircleCancelState> =>
+      Promise.resolve({
+        cancelId: 'cancel-lost',
+        status: call === 1 ? 'pending' : 'confirmed',
+        amount: USD('12.60'),
+        byThisSaga: true,
+      }),
+    );
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ cancelCirclePayment: outage, getCircleCancelStatus: read }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest(nextOrder()), OUTAGE);
+        await env.sleep(5 * OUTAGE.outageEscalationMs);
+        expect((await waitForStatus(handle, ended)).status).toBe('completed');
+        return handle.result();
+      },
+    );
+    expect(result).toMatchObject({
+      outcome: 'completed',
+      payment: { outcome: 'reversed', cancelId: 'cancel-lost', settlement: 'confirmed', amount: USD('12.60') },
+      carbon: { outcome: 'reversed' },
+      overrides: [],
+    });
+  });
+
+  it('accepts abort after an ambiguous failure once a read shows no cancel: nothing changed, and the result says so', async () => {
+    const read = counted(() => Promise.resolve<CircleCancelState>({ status: 'none', amount: USD('12.60') }));
+    const stripe = counted(() => Promise.reject(new Error('must not be called')));
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({
+        cancelCirclePayment: outage,
+        getCircleCancelStatus: read,
+        cancelStripeClimateOrder: stripe,
+      }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest(nextOrder()), OUTAGE);
+        await env.sleep(5 * OUTAGE.outageEscalationMs);
+        const blocked = await waitForStatus(handle, ended);
+        expect(blocked.steps.payment.lastError).toMatchObject({
+          type: ErrorType.ProviderOutage,
+          message: expect.stringContaining('Circle shows no cancel of this payment'),
+        });
+        await handle.executeUpdate(abortUpdate, { args: [who] });
+        const result = await handle.result();
+        await recordHistory('ambiguous-pivot-no-cancel-aborted', handle);
+        return result;
+      },
+    );
+    expect(read.calls.length).toBeGreaterThanOrEqual(1);
+    expect(stripe.calls).toHaveLength(0);
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'not_started' },
+      leftForManualHandling: [],
+    });
+    expect(result.payment.amount).toBeUndefined();
+  });
+
+  it('refuses abort and skip while Circle cannot be read; a retry that finds the cancel passes the pivot, and abort then hands the rest over', async () => {
+    let circleUp = false;
+    const cancel = counted((_call: number, _input: CancelCirclePaymentInput) =>
+      circleUp
+        ? Promise.resolve<CircleCancelState>({
+            cancelId: 'cancel-1',
+            status: 'pending',
+            amount: USD('12.60'),
+            byThisSaga: true,
+          })
+        : outage(),
+    );
+    const read = (): Promise<CircleCancelState> =>
+      circleUp ? Promise.resolve({ cancelId: 'cancel-1', status: 'confirmed', amount: USD('12.60') }) : outage();
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({
+        cancelCirclePayment: cancel,
+        getCircleCancelStatus: read,
+        cancelStripeClimateOrder: () => permanent(ErrorType.WindowClosed, 'created 25 h ago'),
+      }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest(nextOrder()), OUTAGE);
+        await env.sleep(5 * OUTAGE.outageEscalationMs);
+        const blocked = await waitForStatus(handle, ended);
+        expect(blocked.steps.payment.lastError?.message).toContain('unknown');
+        expect(await rejection(handle.executeUpdate(abortUpdate, { args: [who] }))).toContain(
+          "the payment's state is unknown; retry first",
+        );
+        expect(
+          await rejection(handle.executeUpdate(skipStepUpdate, { args: [{ step: 'payment', ...who }] })),
+        ).toContain("the payment's state is unknown; retry first");
+
+        circleUp = true;
+        await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'payment', ...who }] });
+        await waitForStatus(handle, (s) => s.steps.carbon.state === 'blocked' && s.steps.payment.state === 'succeeded');
+        await handle.executeUpdate(abortUpdate, { args: [who] });
+        const result = await handle.result();
+        await recordHistory('ambiguous-pivot-unknown-then-aborted', handle);
+        return result;
+      },
+    );
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'reversed', cancelId: 'cancel-1', settlement: 'confirmed' },
+      leftForManualHandling: ['carbon', 'impact', 'recon'],
+    });
+    expect(result.overrides.map((o) => o.action)).toEqual(['retryStep', 'abort']);
+  });
+
+  it('reports the payment as already reversed when Circle holds a cancel that this saga did not make', async () => {
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({
+        cancelCirclePayment: () =>
+          Promise.resolve({ cancelId: 'cancel-x', status: 'pending', amount: USD('12.60'), byThisSaga: false }),
+      }),
+      async (taskQueue) => (await start(taskQueue)).result(),
+    );
+    expect(result.payment).toMatchObject({ outcome: 'already_reversed', cancelId: 'cancel-x' });
+  });
+});
+
+describe('amounts are the providers’', () => {
+  it('blocks on an amount that differs from the Circle payment, showing both, and reports what Circle cancelled once an operator accepts it', async () => {
+    const cancel = counted((call: number, _input: CancelCirclePaymentInput) =>
+      call === 1
+        ? permanent(ErrorType.AmountMismatch, 'the request says 12.60 USD; the Circle payment is 50.00 USD')
+        : Promise.resolve<CircleCancelState>({
+            cancelId: 'cancel-50',
+            status: 'pending',
+            amount: USD('50.00'),
+            byThisSaga: true,
+          }),
+    );
+    const read = counted(() =>
+      Promise.resolve<CircleCancelState>({ cancelId: 'cancel-50', status: 'confirmed', amount: USD('50.00') }),
+    );
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ cancelCirclePayment: cancel, getCircleCancelStatus: read }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        const blocked = await waitForStatus(handle, ended);
+        expect(blocked.steps.payment.lastError).toMatchObject({
+          type: ErrorType.AmountMismatch,
+          message: expect.stringMatching(/12\.60 USD.*50\.00 USD/),
+        });
+        await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'payment', ...who }] });
+        const result = await handle.result();
+        await recordHistory('amount-mismatch-accepted', handle);
+        return result;
+      },
+    );
+    expect(cancel.calls[0]![0]).toMatchObject({ expectedAmount: USD('12.60') });
+    expect(cancel.calls[0]![0].acceptAmount).toBeFalsy();
+    expect(cancel.calls[1]![0]).toMatchObject({ acceptAmount: true });
+    // The block came from a read of the payment: no second read was needed to know nothing was cancelled.
+    expect(read.calls).toHaveLength(1);
+    expect(result.payment).toMatchObject({
+      outcome: 'reversed',
+      amount: USD('50.00'),
+      requestedAmount: USD('12.60'),
+    });
+  });
+});
+
+describe('keys that get past stored failures', () => {
+  it('starts a new key generation on each operator retry, and binds the Circle key to the payment id', async () => {
+    const request = validRequest('ord_mt_keys');
+    const workflowId = `refund-${request.orderId}`;
+    const circle = counted((_call: number, _input: CancelCirclePaymentInput) =>
+      Promise.resolve<CircleCancelState>({ cancelId: 'c', status: 'pending', amount: USD('12.60'), byThisSaga: true }),
+    );
+    const stripe = counted((call: number, input: { orderId: string; idempotencyKey: string }) =>
+      call === 1
+        ? permanent(ErrorType.DoNotRetry, 'stripe_climate: stored 500 replayed; Stripe-Should-Retry: false')
+        : succeedingActivities().cancelStripeClimateOrder(input),
+    );
+    await withSagaWorker(
+      env,
+      succeedingActivities({ cancelCirclePayment: circle, cancelStripeClimateOrder: stripe }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, request);
+        const blocked = await waitForStatus(handle, ended);
+        expect(blocked.steps.carbon.lastError?.type).toBe(ErrorType.DoNotRetry);
+        await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'carbon', ...who }] });
+        await handle.result();
+      },
+    );
+    expect(circle.calls[0]![0].idempotencyKey).toBe(
+      stepIdempotencyUuid(workflowId, `payment:${request.payment.paymentId}`),
+    );
+    expect(stripe.calls.map(([input]) => input)).toEqual([
+      expect.objectContaining({ idempotencyKey: stepIdempotencyKey(workflowId, 'carbon', 1), earlierKeys: [] }),
+      expect.objectContaining({
+        idempotencyKey: stepIdempotencyKey(workflowId, 'carbon', 2),
+        earlierKeys: [stepIdempotencyKey(workflowId, 'carbon', 1)],
+      }),
+    ]);
+  });
+});
+
+describe('nothing unchecked reaches workflow code', () => {
+  it('fails a run at once when its options are out of bounds, naming each field', async () => {
+    await withSagaWorker(env, succeedingActivities(), async (taskQueue) => {
+      const request = validRequest(nextOrder());
+      const handle = await env.client.workflow.start('refundSaga', {
+        taskQueue,
+        workflowId: `refund-${request.orderId}`,
+        args: [{ request, options: { pollInitialMs: 0, outageEscalationMs: 0 } }],
+      });
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toMatchObject({
+        type: ErrorType.InvalidOptions,
+        message: expect.stringMatching(/pollInitialMs.*outageEscalationMs|outageEscalationMs.*pollInitialMs/),
+      });
+    });
+  });
+
+  it('refuses to run under a workflow id other than refund-<orderId>', async () => {
+    await withSagaWorker(env, succeedingActivities(), async (taskQueue) => {
+      const handle = await env.client.workflow.start('refundSaga', {
+        taskQueue,
+        workflowId: 'refund-by-hand-1',
+        args: [{ request: validRequest(nextOrder()) }],
+      });
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toMatchObject({
+        type: ErrorType.InvalidOptions,
+        message: expect.stringContaining('must be "refund-ord_mt_'),
+      });
+    });
+  });
+
+  it('starts the recon window at the impact’s own time when the saga did not cancel the impact', async () => {
+    const find = counted((_call: number, input: { since: string }) =>
+      Promise.resolve({ kind: 'matched' as const, recordId: 'rev-1', fundsDateTime: input.since, scanned: 1 }),
+    );
+    await withSagaWorker(
+      env,
+      succeedingActivities({
+        cancelImpact: () =>
+          Promise.resolve({
+            outcome: 'already_reversed',
+            cancelledOn: '2026-01-01T00:00:00.000Z',
+            reversed: { trees: 10 },
+          }),
+        findReconReversal: find,
+      }),
+      async (taskQueue) => (await start(taskQueue)).result(),
+    );
+    // The impact of validRequest was made at 2025-03-12T15:22:14.753Z; the window opens 10 minutes before it.
+    expect(find.calls[0]![0].since).toBe('2025-03-12T15:12:14.753Z');
+  });
+
+  it('does not wedge on an impact cancellation time it cannot read: the recon window starts at the impact’s time', async () => {
+    const find = counted((_call: number, input: { since: string }) =>
+      Promise.resolve({ kind: 'matched' as const, recordId: 'rev-1', fundsDateTime: input.since, scanned: 1 }),
+    );
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({
+        cancelImpact: () => Promise.resolve({ outcome: 'reversed', cancelledOn: 'yesterday', reversed: { trees: 1 } }),
+        findReconReversal: find,
+      }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        expect((await waitForStatus(handle, ended)).status).toBe('completed');
+        return handle.result();
+      },
+    );
+    expect(result.recon.outcome).toBe('reversed');
+    expect(find.calls[0]![0].since).toBe('2025-03-12T15:12:14.753Z');
+  });
+});
