@@ -1,45 +1,110 @@
 /**
- * Cancels the carbon order, check-then-act: read the order first, and only cancel what can still be cancelled.
- * Already cancelled counts as done; outside the window is a permanent `WindowClosed`.
+ * Cancels the carbon order, check-then-act: read the order first, and only cancel what can still be cancelled. An
+ * order found cancelled is reported as this saga's (`reversed`) or someone else's (`already_reversed`); outside the
+ * window is a permanent `WindowClosed`.
  */
 import { Context } from '@temporalio/activity';
-import { ErrorType } from '../domain';
-import { ProviderValidationError } from '../providers/errors';
+import { ErrorType, type Amount } from '../domain';
+import { ProviderError, ProviderValidationError } from '../providers/errors';
 import type { SquakeClient } from '../providers/squake/client';
+import type { Purchase, PurchaseState } from '../providers/squake/schemas';
 import type { StripeClimateClient } from '../providers/stripe-climate/client';
-import { CANCEL_WINDOW_SECONDS } from '../providers/stripe-climate/schemas';
+import { CANCEL_WINDOW_SECONDS, type ClimateOrder } from '../providers/stripe-climate/schemas';
 import { permanentFailure, rethrowProviderError } from './failures';
 
 export interface CarbonCancelResult {
+  /** `reversed`: this saga cancelled it; `already_reversed`: it was cancelled, refunded or voided without us. */
   outcome: 'reversed' | 'already_reversed';
-  /** Refunded amount in the currency's smallest unit. */
-  refunded?: { value: string; currency: string };
-  /** Fees the provider keeps (Stripe's `amount_fees`). */
-  feesNotRefunded?: { value: string; currency: string };
+  /** What the provider refunds (or, for a purchase never charged, will not charge). */
+  refunded?: Amount;
+  /** Fees the provider keeps (Stripe's `amount_fees`, on cancellations we requested). */
+  feesNotRefunded?: Amount;
   tonnes?: string;
+  /** One sentence on what the provider's state means, for the step's detail. */
+  detail?: string;
 }
 
-const money = (minor: number, currency: string) => ({
+/** The carbon activities' input: the current key, and the keys of earlier generations of the step. */
+export interface CarbonCancelInput {
+  idempotencyKey: string;
+  /** Keys sent by earlier generations of this step; absent for sagas started before key generations. */
+  earlierKeys?: string[];
+}
+
+const money = (minor: number, currency: string): Amount => ({
   value: (minor / 100).toFixed(2),
   currency: currency.toUpperCase(),
 });
 
+/**
+ * What a cancelled Climate order gives back: on a cancellation we requested Stripe refunds `amount_subtotal` and keeps
+ * `amount_fees`; when Frontier cancels (`expired`, `product_unavailable`) Stripe refunds `amount_total`.
+ */
+function stripeAmounts(order: ClimateOrder): Pick<CarbonCancelResult, 'refunded' | 'feesNotRefunded' | 'tonnes'> {
+  const requested = order.cancellation_reason === 'requested' || order.cancellation_reason === null;
+  return requested
+    ? {
+        refunded: money(order.amount_subtotal, order.currency),
+        feesNotRefunded: money(order.amount_fees, order.currency),
+        tonnes: order.metric_tons,
+      }
+    : { refunded: money(order.amount_total, order.currency), tonnes: order.metric_tons };
+}
+
+/**
+ * SQUAKE's states, one by one: what each means for a refund. `cancel` may be cancelled now; `done` was undone without
+ * us (nothing is or will be charged, or it was refunded); `closed` is past the cancel window; `busy` cannot be
+ * cancelled while a payment is under way.
+ */
+const SQUAKE_STATES: Record<PurchaseState, { kind: 'cancel' | 'done' | 'closed' | 'busy'; meaning: string }> = {
+  reserved: { kind: 'cancel', meaning: 'reserved: still cancellable' },
+  canceled: { kind: 'done', meaning: 'cancelled while reserved: nothing is charged' },
+  voided: { kind: 'done', meaning: 'voided by SQUAKE before settlement: nothing is charged' },
+  refunded: { kind: 'done', meaning: 'refunded by SQUAKE' },
+  payment_aborted: { kind: 'done', meaning: "the customer's checkout payment was aborted: nothing was charged" },
+  payment_initiated: {
+    kind: 'busy',
+    meaning: "the customer's checkout payment is under way; retry once it settles or aborts",
+  },
+  confirmed: { kind: 'closed', meaning: 'confirmed after its reservation period, on its way to batch settlement' },
+  invoiced: { kind: 'closed', meaning: 'invoiced' },
+  settled: { kind: 'closed', meaning: 'settled' },
+  certificates_confirmed: { kind: 'closed', meaning: 'settled, certificates confirmed' },
+  certificates_retired: { kind: 'closed', meaning: 'settled, certificates retired' },
+};
+
 export function carbonOrderActivities(clients: { stripeClimate: StripeClimateClient; squake: SquakeClient }) {
+  /**
+   * Whether one of `keys` cancelled the order: Stripe replays the first answer to a key (`Idempotent-Replayed`), so a
+   * key that cancelled it answers with the cancelled order; any other key is refused, the order being cancelled.
+   */
+  async function stripeCancelledByOneOf(orderId: string, keys: string[], signal: AbortSignal): Promise<boolean> {
+    for (const idempotencyKey of keys) {
+      try {
+        const answer = await clients.stripeClimate.cancelOrder(orderId, { idempotencyKey, signal });
+        if (answer.replayed && answer.order.status === 'canceled') return true;
+      } catch (err) {
+        if (!(err instanceof ProviderError) || err.retryable) throw err;
+      }
+    }
+    return false;
+  }
+
   return {
     /** Cancels a Stripe Climate order within 24 h of its creation. */
-    cancelStripeClimateOrder: async (input: {
-      orderId: string;
-      idempotencyKey: string;
-    }): Promise<CarbonCancelResult> => {
-      const { cancellationSignal: signal } = Context.current();
+    cancelStripeClimateOrder: async (input: CarbonCancelInput & { orderId: string }): Promise<CarbonCancelResult> => {
+      const { cancellationSignal: signal, info } = Context.current();
       try {
         const { order } = await clients.stripeClimate.retrieveOrder(input.orderId, { signal });
-        const amounts = {
-          refunded: money(order.amount_subtotal, order.currency),
-          feesNotRefunded: money(order.amount_fees, order.currency),
-          tonnes: order.metric_tons,
-        };
-        if (order.status === 'canceled') return { outcome: 'already_reversed', ...amounts };
+        if (order.status === 'canceled') {
+          const keys = [...(info.attempt > 1 ? [input.idempotencyKey] : []), ...(input.earlierKeys ?? [])];
+          const ours = await stripeCancelledByOneOf(order.id, keys, signal);
+          return {
+            outcome: ours ? 'reversed' : 'already_reversed',
+            ...stripeAmounts(order),
+            detail: `cancelled (${order.cancellation_reason ?? 'no reason given'})${ours ? '' : ' before this saga'}`,
+          };
+        }
         if (order.status === 'delivered') {
           permanentFailure(
             ErrorType.WindowClosed,
@@ -57,38 +122,37 @@ export function carbonOrderActivities(clients: { stripeClimate: StripeClimateCli
           idempotencyKey: input.idempotencyKey,
           signal,
         });
-        return {
-          outcome: 'reversed',
-          ...amounts,
-          feesNotRefunded: money(cancelled.order.amount_fees, cancelled.order.currency),
-        };
+        return { outcome: 'reversed', ...stripeAmounts(cancelled.order), detail: 'cancelled' };
       } catch (err) {
         // A 400 on the cancel itself means the window closed between our read and the cancel.
-        rethrowProviderError(err, (e) =>
-          e instanceof ProviderValidationError && e.code !== 'idempotency_error' ? ErrorType.WindowClosed : undefined,
-        );
+        rethrowProviderError(err, (e) => (e instanceof ProviderValidationError ? ErrorType.WindowClosed : undefined));
       }
     },
 
-    /** Cancels a SQUAKE purchase while it is `reserved`. */
-    cancelSquakePurchase: async (input: {
-      purchaseId: string;
-      idempotencyKey: string;
-    }): Promise<CarbonCancelResult> => {
-      const { cancellationSignal: signal } = Context.current();
+    /**
+     * Cancels a SQUAKE purchase while it is `reserved`. SQUAKE keeps no idempotency keys (its cancel is idempotent by
+     * state), so a purchase found `canceled` counts as this saga's when an earlier attempt of the step may have sent
+     * the cancel, and as someone else's when none can have.
+     */
+    cancelSquakePurchase: async (input: CarbonCancelInput & { purchaseId: string }): Promise<CarbonCancelResult> => {
+      const { cancellationSignal: signal, info } = Context.current();
       try {
         const { purchase } = await clients.squake.getPurchase(input.purchaseId, { signal });
-        // SQUAKE's integer `total` is read as the currency's smallest unit, like Stripe's amounts.
-        const amounts = { refunded: money(purchase.total, purchase.currency), tonnes: tonnes(purchase) };
-        if (purchase.state === 'canceled') return { outcome: 'already_reversed', ...amounts };
-        if (purchase.state !== 'reserved') {
+        const state = SQUAKE_STATES[purchase.state];
+        const amounts = squakeAmounts(purchase);
+        if (state.kind === 'done') {
+          const maySentBefore = info.attempt > 1 || (input.earlierKeys?.length ?? 0) > 0;
+          const ours = purchase.state === 'canceled' && maySentBefore;
+          return { outcome: ours ? 'reversed' : 'already_reversed', ...amounts, detail: state.meaning };
+        }
+        if (state.kind !== 'cancel') {
           permanentFailure(
-            ErrorType.WindowClosed,
-            `SQUAKE purchase ${purchase.id} is ${purchase.state}; only a reserved purchase can be cancelled`,
+            state.kind === 'closed' ? ErrorType.WindowClosed : ErrorType.NotEligible,
+            `SQUAKE purchase ${purchase.id} is ${purchase.state} (${state.meaning}); only a reserved purchase can be cancelled`,
           );
         }
         await clients.squake.cancelPurchase(input.purchaseId, { idempotencyKey: input.idempotencyKey, signal });
-        return { outcome: 'reversed', ...amounts };
+        return { outcome: 'reversed', ...amounts, detail: 'cancelled while reserved: nothing is charged' };
       } catch (err) {
         rethrowProviderError(err, (e) => (e instanceof ProviderValidationError ? ErrorType.WindowClosed : undefined));
       }
@@ -96,7 +160,8 @@ export function carbonOrderActivities(clients: { stripeClimate: StripeClimateCli
   };
 }
 
-function tonnes(p: { carbon_quantity: number; carbon_unit: 'tonne' | 'kilogram' | 'gram' }): string {
+/** SQUAKE's integer `total` is read as the currency's smallest unit, like Stripe's amounts. */
+function squakeAmounts(p: Purchase): Pick<CarbonCancelResult, 'refunded' | 'tonnes'> {
   const factor = { tonne: 1, kilogram: 1e-3, gram: 1e-6 }[p.carbon_unit];
-  return String(Math.round(p.carbon_quantity * factor * 1e6) / 1e6);
+  return { refunded: money(p.total, p.currency), tonnes: String(Math.round(p.carbon_quantity * factor * 1e6) / 1e6) };
 }

@@ -30,7 +30,7 @@ export function createActivities(deps: ActivityDeps) {
 
 /** The activity interface the workflow proxies. */
 export type RefundActivities = ReturnType<typeof createActivities>;
-export type { CircleCancelState } from './cancel-circle-payment';
+export type { CancelCirclePaymentInput, CircleCancelState, ReadCirclePaymentInput } from './cancel-circle-payment';
 export type { CarbonCancelResult } from './cancel-carbon-order';
 export type { ImpactCancelResult } from './cancel-impact';
 export type { ReconLookup } from './find-recon-reversal';

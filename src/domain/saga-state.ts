@@ -101,7 +101,10 @@ export interface RefundResult {
     paymentId: string;
     cancelId?: string;
     settlement?: 'confirmed' | 'paid';
-    amount: Amount;
+    /** What Circle cancels: the whole payment, as Circle reports it; absent when no cancel exists. */
+    amount?: Amount;
+    /** The amount the refund request named. */
+    requestedAmount?: Amount;
   };
   carbon: {
     outcome: StepOutcome;
@@ -110,6 +113,8 @@ export interface RefundResult {
     refunded?: Amount;
     feesNotRefunded?: Amount;
     tonnes?: string;
+    /** What the provider's state means, e.g. "voided by SQUAKE before settlement: nothing is charged". */
+    detail?: string;
   };
   impact: {
     outcome: StepOutcome;

@@ -17,6 +17,16 @@ export const statusCheck = {
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' },
 } as const satisfies ActivityOptions;
 
+/**
+ * A read of the Circle payment after a failed cancel, to learn whether the cancel took effect before anyone decides.
+ * Short: while it cannot answer, the payment's state is unknown and the step waits for an operator's retry.
+ */
+export const pivotRead = {
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '2m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
+} as const satisfies ActivityOptions;
+
 /** An option set with the saga's outage bound and a UI summary for one call. */
 export function withBound(options: ActivityOptions, outageMs: number, summary: string): ActivityOptions {
   return { ...options, scheduleToCloseTimeout: outageMs, summary };

@@ -14,12 +14,14 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
+import type { z } from 'zod';
 import type { CarbonCancelResult, CircleCancelState, ImpactCancelResult, RefundActivities } from '../activities';
 import {
   abortSignal,
@@ -31,7 +33,10 @@ import {
   extendDeadlineSignal,
   extendDeadlineUpdate,
   RefundRequestSchema,
+  refundWorkflowId,
+  resolveSagaOptions,
   retryStepSignal,
+  SAGA_OPTION_DEFAULTS,
   retryStepUpdate,
   skipStepSignal,
   skipStepUpdate,
@@ -44,41 +49,59 @@ import {
   type RefundRequest,
   type RefundResult,
   type RefundSagaInput,
+  type Amount,
   type RefundSagaOptions,
   type StepError,
   type StepName,
   type StepOutcome,
 } from '../domain';
-import { providerCall, statusCheck, withBound } from './activity-options';
+import { pivotRead, providerCall, statusCheck, withBound } from './activity-options';
 import { formatDuration, SagaRuntime, type Decision } from './saga-runtime';
 
-const DAY = 86_400_000;
-const DEFAULTS: Required<RefundSagaOptions> = {
-  settlementDeadlineMs: 3 * DAY,
-  reconDeadlineMs: 7 * DAY,
-  outageEscalationMs: 3_600_000,
-  pollInitialMs: 60_000,
-  pollMaxMs: 6 * 3_600_000,
-};
+/**
+ * Sagas started since this patch tell the truth about money: the pivot is read before an abort or skip is honoured,
+ * amounts are Circle's, keys advance per operator retry and bind the payment id, options and the workflow id are
+ * checked. Sagas started before it replay and finish as they began.
+ */
+export const MONEY_TRUTH_PATCH = 'money-truth-1';
+
 /** The recon window starts this long before the impact's cancellation, for clock skew between providers. */
 const RECON_SKEW_MS = 10 * 60_000;
+/** The longest the saga reads Circle after a failed cancel before it calls the payment's state unknown. */
+const PIVOT_READ_BOUND_MS = 2 * 60_000;
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; decision: 'skip' | 'abort' | 'confirmed' };
 
+/** A non-retryable failure naming every bad field. */
+function invalid(type: ErrorType, what: string, error: z.ZodError): ApplicationFailure {
+  const issues = toFieldIssues(error).map((i) => `${i.path} ${i.message}`);
+  return ApplicationFailure.nonRetryable(`invalid ${what}: ${issues.join('; ')}`, type);
+}
+
 /** The refund saga. */
 export async function refundSaga(input: RefundSagaInput): Promise<RefundResult> {
+  const truthful = patched(MONEY_TRUTH_PATCH);
   const parsed = RefundRequestSchema.safeParse(input.request);
-  if (!parsed.success) {
-    const issues = toFieldIssues(parsed.error).map((i) => `${i.path} ${i.message}`);
-    throw ApplicationFailure.nonRetryable(`invalid refund request: ${issues.join('; ')}`, ErrorType.InvalidRequest);
+  if (!parsed.success) throw invalid(ErrorType.InvalidRequest, 'refund request', parsed.error);
+  if (!truthful) return new RefundSaga(parsed.data, { ...SAGA_OPTION_DEFAULTS, ...input.options }, false).run();
+
+  const options = resolveSagaOptions(input.options);
+  if (!options.ok) throw invalid(ErrorType.InvalidOptions, 'saga options', options.error);
+  // Keys and the one-saga-per-order rule hang on the id: a saga started by hand under another id would be a second one.
+  const expectedId = refundWorkflowId(parsed.data.orderId);
+  if (workflowInfo().workflowId !== expectedId) {
+    throw ApplicationFailure.nonRetryable(
+      `workflow id "${workflowInfo().workflowId}" must be "${expectedId}" for order ${parsed.data.orderId}; start refunds with startRefund, the HTTP API or the CLI`,
+      ErrorType.InvalidOptions,
+    );
   }
-  return new RefundSaga(parsed.data, { ...DEFAULTS, ...input.options }).run();
+  return new RefundSaga(parsed.data, options.options, true).run();
 }
 
 class RefundSaga {
   private readonly saga: SagaRuntime;
   private readonly workflowId = workflowInfo().workflowId;
-  private payment: { cancelId?: string; settlement?: 'confirmed' | 'paid' } = {};
+  private payment: { cancelId?: string; settlement?: 'confirmed' | 'paid'; amount?: Amount; byThisSaga?: boolean } = {};
   private carbon?: CarbonCancelResult;
   private impact?: ImpactCancelResult;
   private recon: { recordId?: string; fundsDateTime?: string } = {};
@@ -87,8 +110,11 @@ class RefundSaga {
   constructor(
     private readonly request: RefundRequest,
     private readonly options: Required<RefundSagaOptions>,
+    /** Started since {@link MONEY_TRUTH_PATCH}. */
+    private readonly truthful: boolean,
   ) {
     this.saga = new SagaRuntime(request);
+    if (truthful) this.saga.pivot = 'untouched';
     this.installHandlers();
   }
 
@@ -129,16 +155,38 @@ class RefundSaga {
     return proxyActivities<RefundActivities>(withBound(options, this.options.outageEscalationMs, summary));
   }
 
+  /** The step's key of generation `generation` (1 for sagas started before key generations). */
+  private key(step: StepName, generation: number): string {
+    if (!this.truthful) {
+      return step === 'payment'
+        ? stepIdempotencyUuid(this.workflowId, 'payment')
+        : stepIdempotencyKey(this.workflowId, step);
+    }
+    // Circle's keys bind the payment id: a key can then never be reused for another payment (Circle's 409).
+    return step === 'payment'
+      ? stepIdempotencyUuid(this.workflowId, `payment:${this.request.payment.paymentId}`, generation)
+      : stepIdempotencyKey(this.workflowId, step, generation);
+  }
+
+  /** The step's current key and those of its earlier generations. */
+  private keys(step: StepName): { idempotencyKey: string; earlierKeys: string[] } {
+    const generation = this.truthful ? this.saga.generations[step] : 1;
+    const earlierKeys = Array.from({ length: generation - 1 }, (_, i) => this.key(step, i + 1));
+    return { idempotencyKey: this.key(step, generation), earlierKeys };
+  }
+
   async run(): Promise<RefundResult> {
     this.saga.publish();
     const { paymentId } = this.request.payment;
 
-    const pivot = await this.runStep('payment', () =>
-      this.activities(providerCall, `Cancel Circle payment ${paymentId.slice(0, 8)}…`).cancelCirclePayment({
-        paymentId,
-        idempotencyKey: stepIdempotencyUuid(this.workflowId, 'payment'),
-      }),
-    );
+    const pivot = this.truthful
+      ? await this.runPayment()
+      : await this.runStep('payment', () =>
+          this.activities(providerCall, `Cancel Circle payment ${paymentId.slice(0, 8)}…`).cancelCirclePayment({
+            paymentId,
+            idempotencyKey: this.key('payment', 1),
+          }),
+        );
     if (!pivot.ok && pivot.decision === 'abort') return this.finish('aborted');
     this.pivotPassed = true;
     const settlement = pivot.ok ? this.awaitSettlement(pivot.value) : Promise.resolve();
@@ -148,6 +196,72 @@ class RefundSaga {
     if (!this.saga.abortRequested) await this.awaitRecon();
     await settlement;
     return this.finish(this.saga.abortRequested ? 'aborted' : 'completed');
+  }
+
+  /**
+   * The pivot, check-then-act: the activity reads the payment before it cancels. After any failure but an amount
+   * mismatch (which comes from a read), Circle is read again before anyone decides: a cancel found means the pivot has
+   * passed; none found means an abort changes nothing; no answer leaves the state unknown, and abort and skip wait for
+   * a retry.
+   */
+  private async runPayment(): Promise<Attempt<CircleCancelState>> {
+    const { paymentId } = this.request.payment;
+    if (this.saga.step('payment').state === 'skipped') return { ok: false, decision: 'skip' };
+    for (;;) {
+      if (this.saga.abortRequested) return { ok: false, decision: 'abort' };
+      const { idempotencyKey, earlierKeys } = this.keys('payment');
+      this.saga.pivot = 'in_flight';
+      this.saga.update('payment', { state: 'in_progress', attempts: this.saga.step('payment').attempts + 1 });
+      let error: StepError;
+      try {
+        const value = await this.activities(
+          providerCall,
+          `Cancel Circle payment ${paymentId.slice(0, 8)}…`,
+        ).cancelCirclePayment({
+          paymentId,
+          idempotencyKey,
+          earlierKeys,
+          expectedAmount: this.request.amount,
+          acceptAmount: this.saga.amountAccepted,
+        });
+        this.saga.pivot = 'passed';
+        return { ok: true, value };
+      } catch (err) {
+        error = this.describeFailure(err);
+      }
+      if (error.type === ErrorType.AmountMismatch) {
+        this.saga.pivot = 'not_cancelled';
+      } else {
+        const found = await this.readPivot([idempotencyKey, ...earlierKeys]);
+        if (found && found.status !== 'none') {
+          this.saga.pivot = 'passed';
+          return { ok: true, value: found };
+        }
+        this.saga.pivot = found ? 'not_cancelled' : 'unknown';
+        error.message += found
+          ? '. Circle shows no cancel of this payment: an abort changes nothing'
+          : ". Circle could not be read, so whether the cancel took effect is unknown: the payment's state is unknown; retry first";
+      }
+      const decision = await this.blockUntilDecided('payment', error);
+      if (decision !== 'retry' && decision !== 'extended') return { ok: false, decision };
+    }
+  }
+
+  /** Reads Circle's payment after a failed cancel; `undefined` when Circle cannot be read within a short bound. */
+  private async readPivot(keys: string[]): Promise<CircleCancelState | undefined> {
+    const { paymentId } = this.request.payment;
+    const bound = Math.min(this.options.outageEscalationMs, PIVOT_READ_BOUND_MS);
+    try {
+      return await proxyActivities<RefundActivities>(
+        withBound(
+          pivotRead,
+          bound,
+          `Read Circle payment ${paymentId.slice(0, 8)}… to see whether the cancel took effect`,
+        ),
+      ).getCircleCancelStatus({ paymentId, keys });
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -214,27 +328,25 @@ class RefundSaga {
   private async runCarbon(): Promise<void> {
     const carbon = this.request.carbon;
     if (!carbon) return;
-    const key = stepIdempotencyKey(this.workflowId, 'carbon');
-    const result = await this.runStep('carbon', () =>
-      carbon.provider === 'stripe_climate'
+    const result = await this.runStep('carbon', () => {
+      const keys = this.keys('carbon');
+      return carbon.provider === 'stripe_climate'
         ? this.activities(providerCall, `Cancel Stripe Climate order ${carbon.orderId}`).cancelStripeClimateOrder({
             orderId: carbon.orderId,
-            idempotencyKey: key,
+            ...(this.truthful ? keys : { idempotencyKey: keys.idempotencyKey }),
           })
         : this.activities(providerCall, `Cancel SQUAKE purchase ${carbon.purchaseId}`).cancelSquakePurchase({
             purchaseId: carbon.purchaseId,
-            idempotencyKey: key,
-          }),
-    );
+            ...(this.truthful ? keys : { idempotencyKey: keys.idempotencyKey }),
+          });
+    });
     if (!result.ok) return;
     this.carbon = result.value;
     const fees = result.value.feesNotRefunded
       ? `, fees kept ${result.value.feesNotRefunded.value} ${result.value.feesNotRefunded.currency}`
       : '';
-    this.saga.update('carbon', {
-      state: 'succeeded',
-      detail: `${result.value.outcome === 'reversed' ? 'cancelled' : 'was already cancelled'}${fees}`,
-    });
+    const what = result.value.detail ?? (result.value.outcome === 'reversed' ? 'cancelled' : 'was already cancelled');
+    this.saga.update('carbon', { state: 'succeeded', detail: `${what}${fees}` });
   }
 
   private async runImpact(): Promise<void> {
@@ -245,6 +357,7 @@ class RefundSaga {
         userId: impact.userId,
         timeUtc: impact.timeUtc,
         reason: this.request.reason,
+        ...(this.truthful && { sagaId: this.workflowId }),
       }),
     );
     if (!result.ok) return;
@@ -291,7 +404,7 @@ class RefundSaga {
   /** Circle settles the accepted cancel later; the saga cannot complete before it is confirmed. */
   private async awaitSettlement(accepted: CircleCancelState): Promise<void> {
     const { paymentId } = this.request.payment;
-    this.payment.cancelId = accepted.cancelId;
+    this.payment = { cancelId: accepted.cancelId, amount: accepted.amount, byThisSaga: accepted.byThisSaga };
     let status = accepted.status;
     const outcome = await this.pollUntil(
       'payment',
@@ -341,8 +454,7 @@ class RefundSaga {
   private async awaitRecon(): Promise<void> {
     const recon = this.request.recon;
     if (!recon || this.saga.isFinished('recon')) return;
-    const cancelledAt = Date.parse(this.impact?.cancelledOn ?? new Date().toISOString());
-    const since = new Date(cancelledAt - RECON_SKEW_MS).toISOString();
+    const since = new Date(this.reconWindowStart() - RECON_SKEW_MS).toISOString();
     const outcome = await this.pollUntil(
       'recon',
       this.options.reconDeadlineMs,
@@ -391,6 +503,21 @@ class RefundSaga {
     else if (outcome === 'skip') this.markSkipped('recon');
   }
 
+  /**
+   * Where the recon feed is read from: the impact's cancellation when this saga cancelled it; otherwise (cancelled
+   * before, skipped, or a time that cannot be read) the impact's own time, since its reversal may be anywhere after.
+   */
+  private reconWindowStart(): number {
+    const cancelledAt = Date.parse(this.impact?.cancelledOn ?? '');
+    const impactTime = Date.parse(this.request.impact?.timeUtc ?? '');
+    if (!this.truthful) {
+      // Sagas started earlier keep their window, unless the time cannot be read (that used to wedge the run).
+      if (this.impact?.cancelledOn === undefined) return Date.now();
+      return Number.isNaN(cancelledAt) ? impactTime : cancelledAt;
+    }
+    return this.impact?.outcome === 'reversed' && !Number.isNaN(cancelledAt) ? cancelledAt : impactTime;
+  }
+
   private finish(outcome: 'completed' | 'aborted'): RefundResult {
     this.saga.finish(outcome);
     const view = this.saga.view;
@@ -409,10 +536,13 @@ class RefundSaga {
       orderId: request.orderId,
       outcome,
       payment: {
-        outcome: stepOutcome('payment'),
+        outcome: stepOutcome('payment', this.payment.byThisSaga === false ? 'already_reversed' : 'reversed'),
         paymentId: request.payment.paymentId,
-        ...this.payment,
-        amount: request.amount,
+        cancelId: this.payment.cancelId,
+        settlement: this.payment.settlement,
+        // What Circle cancels; sagas started before amounts were read reported the request's.
+        amount: this.truthful ? this.payment.amount : request.amount,
+        ...(this.truthful && { requestedAmount: request.amount }),
       },
       carbon: {
         outcome: stepOutcome('carbon', this.carbon?.outcome),
@@ -425,6 +555,7 @@ class RefundSaga {
         refunded: this.carbon?.refunded,
         feesNotRefunded: this.carbon?.feesNotRefunded,
         tonnes: this.carbon?.tonnes,
+        detail: this.carbon?.detail,
       },
       impact: {
         outcome: stepOutcome('impact', this.impact?.outcome),

@@ -26,6 +26,21 @@ import {
 /** What an operator decided for a step that waits on them. */
 export type Decision = 'retry' | 'skip' | 'abort' | 'extended' | 'confirmed';
 
+/**
+ * What the saga knows of Circle's cancel: nothing sent yet, a call in flight, Circle read and showing no cancel,
+ * unknown (a call failed and Circle could not be read), or a cancel exists. Tracked by sagas started since the pivot is
+ * read (`undefined` before), and it decides whether an abort or a skip of the payment may be honoured.
+ */
+export type PivotState = 'untouched' | 'in_flight' | 'not_cancelled' | 'unknown' | 'passed';
+
+/** Why abort and skip of the payment wait while the pivot is unsettled. */
+const PIVOT_REFUSALS: Partial<Record<PivotState, string>> = {
+  in_flight:
+    'the Circle cancel is in flight; abort or skip once it has answered, when the status says whether it took effect',
+  unknown:
+    "the payment's state is unknown; retry first (Circle could not be read after the cancel failed, so the cancel may have taken effect)",
+};
+
 const FINISHED: ReadonlyArray<StepStatus['state']> = ['succeeded', 'skipped', 'not_applicable'];
 
 /** Formats a duration for people: `45s`, `5m`, `6h`, `3d`, `1d 6h`. */
@@ -51,6 +66,12 @@ export class SagaRuntime {
   settlementNudged = false;
   /** Evidence given with `skipStep` or `confirmRecon`, by step. */
   readonly evidence: Partial<Record<StepName, string>> = {};
+  /** Idempotency-key generation of each step: an operator's `retryStep` starts a new one. */
+  readonly generations: Record<StepName, number> = { payment: 1, carbon: 1, impact: 1, recon: 1 };
+  /** What the saga knows of Circle's cancel; see {@link PivotState}. */
+  pivot?: PivotState;
+  /** An operator retried past an `AmountMismatch`: cancel the payment for the amount Circle holds. */
+  amountAccepted = false;
   private published = '';
 
   constructor(readonly request: RefundRequest) {
@@ -186,6 +207,7 @@ export class SagaRuntime {
           ? undefined
           : `step ${data.step} is ${step?.state}; only a blocked step can be retried`;
       case 'skipStep':
+        if (data.step === 'payment' && this.pivot && PIVOT_REFUSALS[this.pivot]) return PIVOT_REFUSALS[this.pivot];
         return step && ['pending', 'blocked', 'waiting'].includes(step.state)
           ? undefined
           : `step ${data.step} is ${step?.state}; only a pending, waiting or blocked step can be skipped`;
@@ -201,7 +223,8 @@ export class SagaRuntime {
           ? undefined
           : `step ${data.step} is ${step?.state}; only a step that is waited on, or whose deadline passed, can get more time`;
       case 'abort':
-        return this.abortRequested ? 'an abort is already under way' : undefined;
+        if (this.abortRequested) return 'an abort is already under way';
+        return this.pivot && PIVOT_REFUSALS[this.pivot];
     }
   }
 
@@ -228,6 +251,8 @@ export class SagaRuntime {
         break;
       case 'retryStep':
         this.decisions[step!] = 'retry';
+        this.generations[step!] += 1;
+        if (this.step(step!).lastError?.type === ErrorType.AmountMismatch) this.amountAccepted = true;
         Object.assign(this.step(step!), { state: 'in_progress', detail: `retry requested by ${input.operator}` });
         break;
       case 'confirmRecon':

@@ -8,8 +8,15 @@ import { withWorker } from './temporal';
 /** Activities that all succeed on the first call; tests override the ones they exercise. */
 export function succeedingActivities(overrides: Partial<RefundActivities> = {}): RefundActivities {
   return {
-    cancelCirclePayment: () => Promise.resolve({ cancelId: 'cancel-1', status: 'pending' }),
-    getCircleCancelStatus: () => Promise.resolve({ cancelId: 'cancel-1', status: 'confirmed' }),
+    cancelCirclePayment: () =>
+      Promise.resolve({
+        cancelId: 'cancel-1',
+        status: 'pending',
+        amount: { value: '12.60', currency: 'USD' },
+        byThisSaga: true,
+      }),
+    getCircleCancelStatus: () =>
+      Promise.resolve({ cancelId: 'cancel-1', status: 'confirmed', amount: { value: '12.60', currency: 'USD' } }),
     cancelStripeClimateOrder: () =>
       Promise.resolve({
         outcome: 'reversed',

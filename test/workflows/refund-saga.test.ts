@@ -387,6 +387,8 @@ describe('refundSaga (time-skipping, stubbed activities)', () => {
       env,
       succeedingActivities({
         cancelCirclePayment: permanent(ErrorType.NotEligible, 'payment failed'),
+        // Circle, read after the refusal, shows no cancel: the abort changes nothing.
+        getCircleCancelStatus: () => Promise.resolve({ status: 'none', amount: { value: '12.60', currency: 'USD' } }),
         cancelStripeClimateOrder: stripe,
       }),
       async (taskQueue) => {
