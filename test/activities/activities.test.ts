@@ -48,6 +48,7 @@ describe('saga activities against the sandboxes', () => {
       refunded: { value: '5.50', currency: 'USD' },
       feesNotRefunded: { value: '0.17', currency: 'USD' },
       tonnes: '0.01',
+      detail: 'cancelled',
     });
   });
 
