@@ -30,7 +30,8 @@ beforeAll(async () => {
   activities = createActivities(sandboxClients(sandboxes));
 });
 beforeEach(() => {
-  for (const s of Object.values(sandboxes).filter((s) => typeof s === 'object' && 'reset' in s)) s.reset();
+  const { circle, stripeClimate, squake, oneClickImpact, impactRecon } = sandboxes;
+  for (const s of [circle, stripeClimate, squake, oneClickImpact, impactRecon]) s.reset();
 });
 afterAll(() => sandboxes?.close());
 
