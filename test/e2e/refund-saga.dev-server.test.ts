@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client';
-import { skipStepUpdate, statusQuery } from '../../src/domain';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { abortUpdate, ErrorType, retryStepUpdate, skipStepUpdate, statusQuery } from '../../src/domain';
 import type { refundSaga } from '../../src/workflows';
 import { waitForStatus } from '../support/saga';
 import { FAST_POLLING, seedOrder, useSagaStack } from '../support/stack';
 
 const stack = useSagaStack();
+
+const who = { operator: 'ops@example.com', reason: 'checked with the provider' };
+
+async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 function effects(resource: string, sandbox: { ledgerEntries(r: string): Array<{ effect: string }> }) {
   return sandbox.ledgerEntries(resource).map((e) => e.effect);
@@ -30,8 +41,9 @@ describe('refundSaga end to end (dev server, real worker, provider sandboxes ove
         refunded: { value: '5.50', currency: 'USD' },
         feesNotRefunded: { value: '0.17', currency: 'USD' },
       },
-      // The first cancel took effect but its answer was lost; the retry hears "impact was already cancelled".
-      impact: { outcome: 'already_reversed', reversed: { trees: 3 } },
+      // The first cancel took effect but its answer was lost; the retry hears "impact was already cancelled" with the
+      // reason this saga sent, so the cancel is counted as this saga's.
+      impact: { outcome: 'reversed', reversed: { trees: 3 } },
       recon: { outcome: 'reversed' },
     });
     expect(effects(request.payment.paymentId, sandboxes.circle)).toEqual(['cancellation', 'void']);
@@ -64,5 +76,66 @@ describe('refundSaga end to end (dev server, real worker, provider sandboxes ove
     expect((await handle.query(statusQuery)).overrides).toHaveLength(1);
     expect(effects(request.carbon.orderId, sandboxes.stripeClimate)).toEqual([]);
     expect(effects(request.payment.paymentId, sandboxes.circle)).toEqual(['cancellation', 'void']);
+  });
+
+  it('does not report "nothing changed" when Circle applied a cancel whose answer was lost and then went down: abort waits for a retry that reads Circle', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    // The carbon order is past its window, so the saga stays blocked there once the pivot has passed.
+    const request = seedOrder(sandboxes, { stripeAgeSeconds: 25 * 3600 });
+    const { paymentId } = request.payment;
+    sandboxes.circle.addFault({ route: 'cancelPayment', failNext: 1, status: 502, when: 'after' });
+    const started = await startRefund(env.client, request, {
+      taskQueue,
+      sagaOptions: { ...FAST_POLLING, outageEscalationMs: 3000 },
+    });
+    const handle = env.client.workflow.getHandle<typeof refundSaga>(started.workflowId);
+
+    // Circle took the cancel and lost the answer; from now on it answers nothing but 503s.
+    await until(() => effects(paymentId, sandboxes.circle).includes('cancellation'));
+    sandboxes.circle.addFault({ route: '*', errorRate: 1, status: 503 });
+    const blocked = await waitForStatus(handle, (s) => s.status === 'needs_attention', 30_000);
+    expect(blocked.steps.payment.lastError).toMatchObject({
+      type: ErrorType.ProviderOutage,
+      message: expect.stringContaining("the payment's state is unknown; retry first"),
+    });
+    const refused = await handle.executeUpdate(abortUpdate, { args: [who] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toContain(
+      "the payment's state is unknown; retry first",
+    );
+
+    await fetch(`${sandboxes.urls.circle}/_sandbox/faults`, { method: 'DELETE' });
+    await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'payment', ...who }] });
+    await waitForStatus(handle, (s) => s.steps.payment.state === 'succeeded' && s.steps.carbon.state === 'blocked');
+    await handle.executeUpdate(abortUpdate, { args: [who] });
+    const result = await handle.result();
+
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      // The retry's key was new, but Circle replayed the first key's cancel: this saga's, not someone else's.
+      payment: { outcome: 'reversed', settlement: 'confirmed', amount: { value: '12.60', currency: 'USD' } },
+      leftForManualHandling: ['carbon', 'impact', 'recon'],
+    });
+    expect(effects(paymentId, sandboxes.circle)).toEqual(['cancellation', 'void']);
+  });
+
+  it('gets past a 500 that Stripe stored under the key, with an operator retry that sends a new key', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = seedOrder(sandboxes);
+    sandboxes.stripeClimate.addFault({ route: 'cancelOrder', failNext: 1, status: 500 });
+    const started = await startRefund(env.client, request, { taskQueue, sagaOptions: FAST_POLLING });
+    const handle = env.client.workflow.getHandle<typeof refundSaga>(started.workflowId);
+
+    const blocked = await waitForStatus(handle, (s) => s.status === 'needs_attention', 30_000);
+    expect(blocked.steps.carbon.lastError).toMatchObject({ type: ErrorType.DoNotRetry, status: 500 });
+    expect(effects(request.carbon.orderId, sandboxes.stripeClimate)).toEqual([]);
+
+    await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'carbon', ...who }] });
+    const result = await handle.result();
+    expect(result).toMatchObject({
+      outcome: 'completed',
+      carbon: { outcome: 'reversed', refunded: { value: '5.50' }, feesNotRefunded: { value: '0.17' } },
+    });
+    expect(effects(request.carbon.orderId, sandboxes.stripeClimate)).toEqual(['cancellation']);
   });
 });
