@@ -118,6 +118,27 @@ describe('carbon and impact: who cancelled, and what came back', () => {
     expect(result).toMatchObject({ outcome: 'already_reversed', detail: expect.stringContaining('before this saga') });
   });
 
+  it('reports an order Frontier cancelled as already reversed with amount_total refunded and no fees kept', async () => {
+    sandboxes.stripeClimate.addFixtures({
+      orders: [
+        {
+          id: 'climorder_frontier1',
+          status: 'canceled',
+          cancellation_reason: 'product_unavailable',
+          amount_subtotal: 550,
+          amount_fees: 17,
+        },
+      ],
+    });
+    const result = await run(activities.cancelStripeClimateOrder, 1, {
+      orderId: 'climorder_frontier1',
+      idempotencyKey: 'refund-o:carbon:1',
+      earlierKeys: [],
+    });
+    expect(result).toMatchObject({ outcome: 'already_reversed', refunded: USD('5.67') });
+    expect(result.feesNotRefunded).toBeUndefined();
+  });
+
   it.each([
     ['voided', 'nothing is charged'],
     ['refunded', 'refunded by SQUAKE'],
