@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
 import { startRefund } from '../../src/client';
 import type { refundSaga } from '../../src/workflows';
-import type { SagaStatusView } from '../../src/domain';
+import { CarbonProviderKey, type SagaStatusView } from '../../src/domain';
 import { sandboxClients } from '../support/sandboxes';
 import { FAST_POLLING, seedOrder, useSagaStack } from '../support/stack';
 
@@ -55,6 +55,65 @@ describe('HTTP API over the real stack', () => {
       (s) => s.status === 'completed',
     );
     expect(done).toMatchObject({ orderId: request.orderId, status: 'completed', result: { outcome: 'completed' } });
+  });
+
+  it('refuses a second start whose request differs with 409 naming the fields while the saga runs, and changes nothing', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const { carbon, ...withoutCarbon } = seedOrder(sandboxes);
+    // The first start waits an hour for Circle, so the saga is surely still running when the corrected one arrives.
+    const first = await startRefund(env.client, withoutCarbon, {
+      taskQueue,
+      sagaOptions: { pollInitialMs: 3_600_000 },
+    });
+    const handle = env.client.workflow.getHandle(first.workflowId);
+    try {
+      const corrected = { ...withoutCarbon, carbon, amount: { value: '11.00', currency: 'USD' } };
+      const conflict = await post('/v1/refunds', corrected);
+      expect(conflict.statusCode).toBe(409);
+      const { error } = conflict.json<{ error: { code: string; message: string; issues: Array<{ path: string }> } }>();
+      expect(error).toMatchObject({ code: 'request_conflict', message: expect.stringContaining(first.workflowId) });
+      expect(error.issues).toEqual(
+        ['amount.value', 'carbon.orderId', 'carbon.provider'].map((path) => ({
+          path,
+          message: 'differs from the request that started this saga',
+        })),
+      );
+
+      const retry = await post('/v1/refunds', withoutCarbon);
+      expect(retry.statusCode).toBe(200);
+      expect(retry.json()).toMatchObject({ workflowId: first.workflowId, runId: first.runId });
+
+      const described = await handle.describe();
+      expect(described.status.name).toBe('RUNNING');
+      expect(described.runId).toBe(first.runId);
+      expect(described.typedSearchAttributes.get(CarbonProviderKey)).toBe('none');
+      const listed = await until(
+        () => env.client.workflow.count(`WorkflowId = '${first.workflowId}'`),
+        (c) => c.count > 0,
+      );
+      expect(listed.count).toBe(1);
+    } finally {
+      await handle.terminate('test over');
+    }
+  });
+
+  it('refuses a differing start with 409 after the saga completed, and answers 200 for the same request', async () => {
+    const request = seedOrder(stack().sandboxes);
+    expect((await post('/v1/refunds', request)).statusCode).toBe(202);
+    await until(
+      async () => (await get(`/v1/refunds/${request.orderId}`)).json<SagaStatusView>(),
+      (s) => s.status === 'completed',
+    );
+
+    const conflict = await post('/v1/refunds', { ...request, amount: { value: '11.00', currency: 'USD' } });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json()).toMatchObject({
+      error: { code: 'request_conflict', issues: [{ path: 'amount.value' }] },
+    });
+    const retry = await post('/v1/refunds', request);
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toMatchObject({ workflowId: `refund-${request.orderId}`, status: 'completed' });
+    expect((await stack().env.client.workflow.count(`WorkflowId = 'refund-${request.orderId}'`)).count).toBe(1);
   });
 
   it('answers 400 with field paths for an invalid request, and starts nothing', async () => {

@@ -39,6 +39,22 @@ describe('operator CLI over the real stack', () => {
     expect(JSON.parse(again.out)).toMatchObject({ workflowId: `refund-${request.orderId}`, alreadyExisted: true });
   });
 
+  it('refuses to start a file whose request differs from the one that started the saga, exiting 1 with one line', async () => {
+    const { carbon, ...withoutCarbon } = seedOrder(stack().sandboxes);
+    const first = join(dir, 'without-carbon.json');
+    writeFileSync(first, JSON.stringify(withoutCarbon));
+    expect((await cli('start', first)).code).toBe(0);
+
+    const corrected = join(dir, 'corrected.json');
+    writeFileSync(corrected, JSON.stringify({ ...withoutCarbon, carbon, amount: { value: '11.00', currency: 'USD' } }));
+    const refused = await cli('start', corrected);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`refund-${withoutCarbon.orderId}`);
+    expect(refused.err).toContain('amount.value, carbon.orderId, carbon.provider');
+    expect(refused.err.split('\n')).toHaveLength(1);
+    expect(refused.out).toBe('');
+  });
+
   it('shows a stuck saga in the needs-attention list and its status table, and an override unblocks it', async () => {
     const request = seedOrder(stack().sandboxes, { stripeAgeSeconds: 25 * 3600 });
     const file = join(dir, 'stuck.json');
