@@ -1,40 +1,15 @@
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
-import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities';
 import { ErrorType } from '../../src/domain';
 import { buildClients } from '../../src/worker';
-import type { RunningSandboxes } from '../../src/stack/sandboxes';
-import { sandboxClients, startTestSandboxes } from '../support/sandboxes';
+import { failureOf, runActivity, useActivitySandboxes } from '../support/activities';
 
-let sandboxes: RunningSandboxes;
-let activities: ReturnType<typeof createActivities>;
+const stack = useActivitySandboxes();
 const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
-  // Failures are what these tests provoke; the environment would log each one at WARN.
-  new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run<A, R, typeof fn>(fn, ...args);
-
-beforeAll(async () => {
-  sandboxes = await startTestSandboxes();
-  activities = createActivities(sandboxClients(sandboxes));
-});
-beforeEach(() => {
-  for (const s of [
-    sandboxes.circle,
-    sandboxes.stripeClimate,
-    sandboxes.squake,
-    sandboxes.oneClickImpact,
-    sandboxes.impactRecon,
-  ])
-    s.reset();
-});
-afterAll(() => sandboxes?.close());
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
+  runActivity(fn, 1, ...args);
+let sandboxes: ReturnType<typeof stack>['sandboxes'];
+let activities: ReturnType<typeof stack>['activities'];
+beforeEach(() => ({ sandboxes, activities } = stack()));
 
 describe('saga activities against the sandboxes', () => {
   it('cancels a Stripe Climate order inside its window and reports refund and kept fees', async () => {

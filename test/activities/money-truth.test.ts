@@ -2,44 +2,22 @@
  * Finance figures from the providers themselves (activities over the sandboxes, real HTTP): amounts are Circle's,
  * and a resource found cancelled is this saga's when the provider shows our own request made it.
  */
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure } from '@temporalio/common';
-import { DefaultLogger } from '@temporalio/worker';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createActivities } from '../../src/activities';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { impactCancelReason } from '../../src/activities/cancel-impact';
 import { ErrorType } from '../../src/domain';
-import type { RunningSandboxes } from '../../src/stack/sandboxes';
-import { sandboxClients, startTestSandboxes } from '../support/sandboxes';
+import { sandboxClients } from '../support/sandboxes';
+import { failureOf, runActivity as run, useActivitySandboxes } from '../support/activities';
 
-let sandboxes: RunningSandboxes;
-let activities: ReturnType<typeof createActivities>;
-/** Runs an activity as attempt `attempt` of its execution (a retry after a lost answer is attempt 2). */
-const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, attempt: number, ...args: A): Promise<R> =>
-  new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR') }).run<A, R, typeof fn>(fn, ...args);
-
+const stack = useActivitySandboxes();
+let sandboxes: ReturnType<typeof stack>['sandboxes'];
+let activities: ReturnType<typeof stack>['activities'];
+beforeEach(() => ({ sandboxes, activities } = stack()));
 const PAYMENT = 'c0a8e4b2-1f3d-4e5a-9b6c-7d8e9f0a1b2c';
 const KEY_1 = '6f1f9c3e-2b4a-4c8d-9e7f-1a2b3c4d5e6f';
 const KEY_2 = '7a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d';
 const USD = (value: string) => ({ value, currency: 'USD' });
 const effects = (sandbox: { ledgerEntries(r: string): Array<{ effect: string }> }, resource: string) =>
   sandbox.ledgerEntries(resource).map((e) => e.effect);
-
-beforeAll(async () => {
-  sandboxes = await startTestSandboxes();
-  activities = createActivities(sandboxClients(sandboxes));
-});
-beforeEach(() => {
-  const { circle, stripeClimate, squake, oneClickImpact, impactRecon } = sandboxes;
-  for (const s of [circle, stripeClimate, squake, oneClickImpact, impactRecon]) s.reset();
-});
-afterAll(() => sandboxes?.close());
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 describe('the Circle pivot, read before it acts', () => {
   it('stops before cancelling when the request’s amount is not the payment’s, and cancels Circle’s amount once accepted', async () => {
