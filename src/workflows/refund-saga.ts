@@ -13,6 +13,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -243,6 +244,7 @@ class RefundSaga {
           : ". Circle could not be read, so whether the cancel took effect is unknown: the payment's state is unknown; retry first";
       }
       const decision = await this.blockUntilDecided('payment', error);
+      if (decision === 'skip') this.markSkipped('payment');
       if (decision !== 'retry' && decision !== 'extended') return { ok: false, decision };
     }
   }
@@ -259,8 +261,9 @@ class RefundSaga {
           `Read Circle payment ${paymentId.slice(0, 8)}… to see whether the cancel took effect`,
         ),
       ).getCircleCancelStatus({ paymentId, keys });
-    } catch {
-      return undefined;
+    } catch (err) {
+      if (err instanceof ActivityFailure && !isCancellation(err)) return undefined;
+      throw err;
     }
   }
 
