@@ -16,7 +16,8 @@ import {
   InvalidRequestError,
   OVERRIDE_ACTIONS,
   OVERRIDE_INPUTS,
-  parseRefundRequest,
+  RefundRequestSchema,
+  resolveSagaOptions,
   toFieldIssues,
   refundWorkflowId,
   RefundStatusKey,
@@ -26,11 +27,14 @@ import {
   OrderIdKey,
   RefundStepKey,
   statusQuery,
+  type FieldIssue,
   type OverrideAction,
+  type RefundRequest,
   type RefundSagaOptions,
   type SagaStatus,
   type SagaStatusView,
 } from './domain';
+import { differingFields, readRequestDigest, requestDigest } from './request-digest';
 import type { refundSaga } from './workflows';
 
 /** The task queue the saga's workers poll. */
@@ -54,28 +58,50 @@ export interface StartRefundOptions {
 }
 
 /**
- * Validates the request and starts the order's saga. A second start for the same order returns the existing saga,
- * running (conflict policy `USE_EXISTING`) or finished (reuse policy `REJECT_DUPLICATE`); it never starts another.
- * Throws `InvalidRequestError` naming every bad field, before anything is started.
+ * Why a second start for an order was refused: its request differs from the one that started the order's saga, and
+ * nothing was changed. `fields` names the differing leaf paths, sorted.
+ */
+export class RequestConflictError extends Error {
+  override name = 'RequestConflictError';
+  constructor(
+    readonly workflowId: string,
+    readonly fields: string[],
+  ) {
+    super(
+      `${workflowId} was started with a different request (differs in ${fields.join(', ')}); nothing was changed, ` +
+        'and the order id stays bound to that request: a corrected refund needs its own order id',
+    );
+  }
+}
+
+/**
+ * Validates the request and the saga options, and starts the order's saga. A second start for the same order with the
+ * same request returns the existing saga, running (conflict policy `USE_EXISTING`) or finished (reuse policy
+ * `REJECT_DUPLICATE`); it never starts another. Throws `InvalidRequestError` naming every bad field (options as
+ * `options.<field>`) before anything is started, and {@link RequestConflictError} when the order's saga was started
+ * with a different request.
  */
 export async function startRefund(
   client: Client,
   input: unknown,
   options: StartRefundOptions = {},
 ): Promise<StartedRefund> {
-  const request = parseRefundRequest(input);
+  const request = validateStart(input, options.sagaOptions);
   const workflowId = refundWorkflowId(request.orderId);
   // Tells a fresh start from an attach to the running saga: only our start carries our token.
   const startToken = randomUUID();
+  const digest = requestDigest(request);
   let handle: WorkflowHandle<typeof refundSaga>;
   try {
     handle = await client.workflow.start<typeof refundSaga>('refundSaga', {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId,
+      // The options as given, not filled with defaults: the workflow resolves them itself, and the history shows what
+      // the caller chose.
       args: [{ request, options: options.sagaOptions }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      memo: { startToken },
+      memo: { startToken, requestDigest: digest },
       staticSummary: `Refund order ${request.orderId}, ${request.amount.value} ${request.amount.currency}`,
       staticDetails: staticDetails(request),
       typedSearchAttributes: [
@@ -89,7 +115,9 @@ export async function startRefund(
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // The saga has finished (REJECT_DUPLICATE): the same request gets it back, a different one is refused.
     const existing = await client.workflow.getHandle(workflowId).describe();
+    refuseDifferentRequest(workflowId, existing.memo, digest);
     return {
       workflowId,
       runId: existing.runId,
@@ -99,6 +127,8 @@ export async function startRefund(
   }
   const description = await handle.describe();
   const alreadyExisted = description.memo?.startToken !== startToken;
+  // Attached to the running saga (USE_EXISTING), which kept its own memo: compare the request that started it.
+  if (alreadyExisted) refuseDifferentRequest(workflowId, description.memo, digest);
   return {
     workflowId,
     runId: description.runId,
@@ -107,11 +137,42 @@ export async function startRefund(
   };
 }
 
+/** Parses the request and checks the saga options, naming every bad field of both in one `InvalidRequestError`. */
+function validateStart(input: unknown, sagaOptions: unknown): RefundRequest {
+  const request = RefundRequestSchema.safeParse(input);
+  const resolved = resolveSagaOptions(sagaOptions);
+  const issues: FieldIssue[] = [
+    ...(request.success ? [] : toFieldIssues(request.error)),
+    ...(resolved.ok
+      ? []
+      : toFieldIssues(resolved.error).map((i) => ({
+          ...i,
+          path: i.path === '(root)' ? 'options' : `options.${i.path}`,
+        }))),
+  ];
+  if (issues.length || !request.success) throw new InvalidRequestError(issues);
+  return request.data;
+}
+
+/** Throws {@link RequestConflictError} when the existing saga's memo shows it was started with a different request. */
+function refuseDifferentRequest(
+  workflowId: string,
+  memo: Record<string, unknown> | undefined,
+  digest: ReturnType<typeof requestDigest>,
+): void {
+  const stored = readRequestDigest(memo?.requestDigest);
+  // A saga without a digest (started by an older client, or by `temporal workflow start`) cannot be compared: it is
+  // treated as the same request, as every second start was before digests existed.
+  if (!stored) return;
+  const fields = differingFields(stored, digest);
+  if (fields.length) throw new RequestConflictError(workflowId, fields);
+}
+
 function statusOf(value: string | undefined): SagaStatus {
   return (value as SagaStatus | undefined) ?? 'running';
 }
 
-function staticDetails(request: ReturnType<typeof parseRefundRequest>): string {
+function staticDetails(request: RefundRequest): string {
   const carbon = request.carbon
     ? request.carbon.provider === 'stripe_climate'
       ? `Stripe Climate order \`${request.carbon.orderId}\``

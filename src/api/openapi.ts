@@ -70,16 +70,23 @@ export const openApiDocument = {
   paths: {
     '/v1/refunds': {
       post: {
-        summary: 'Start the refund saga of an order (idempotent per orderId)',
+        summary: 'Start the refund saga of an order (idempotent per orderId and request)',
         requestBody: {
           required: true,
           content: { 'application/json': { schema: { $ref: '#/components/schemas/RefundRequest' } } },
         },
         responses: {
           '202': { ...started, description: 'Started' },
-          '200': { ...started, description: 'The saga already existed; nothing new was started' },
+          '200': {
+            ...started,
+            description: 'The saga already existed, started with the same request; nothing new was started',
+          },
           '400': errorResponse('Invalid request; `issues` names every bad field; nothing was started'),
           '401': errorResponse('Missing or wrong bearer token'),
+          '409': errorResponse(
+            "`request_conflict`: the order's saga was started with a different request; `issues` names each differing " +
+              'field; nothing was changed',
+          ),
         },
       },
       get: {

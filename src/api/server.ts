@@ -11,6 +11,7 @@ import {
   getRefundStatus,
   listRefunds,
   OverrideRejectedError,
+  RequestConflictError,
   sendOverride,
   startRefund,
   TASK_QUEUE,
@@ -99,6 +100,10 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       return reply.code(alreadyExisted ? 200 : 202).send(body);
     } catch (err) {
       if (err instanceof InvalidRequestError) return sendError(reply, 400, 'invalid_request', err.message, err.issues);
+      if (err instanceof RequestConflictError) {
+        const issues = err.fields.map((path) => ({ path, message: 'differs from the request that started this saga' }));
+        return sendError(reply, 409, 'request_conflict', err.message, issues);
+      }
       throw err;
     }
   });

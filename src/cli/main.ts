@@ -1,6 +1,7 @@
 /**
  * `refund-saga`: the operator CLI. Talks to Temporal directly (connection from `@temporalio/envconfig`, e.g.
- * TEMPORAL_ADDRESS). Exit codes: 0 done, 1 refused or failed, 2 bad input (with a one-line message).
+ * TEMPORAL_ADDRESS). Exit codes: 0 done, 1 refused (an override, or a start whose request differs from the order's
+ * saga) or failed, 2 bad input (with a one-line message).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import {
   listRefunds,
   OverrideRejectedError,
   parseOverride,
+  RequestConflictError,
   sendOverride,
   startRefund,
   TASK_QUEUE,
@@ -214,6 +216,10 @@ export async function runCli(
     if (err instanceof InvalidRequestError) {
       io.err(`refund-saga: ${err.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
       return 2;
+    }
+    if (err instanceof RequestConflictError) {
+      io.err(`refund-saga: refused: ${err.message}`);
+      return 1;
     }
     if (err instanceof OverrideRejectedError) {
       io.err(`refund-saga: rejected: ${err.message}`);

@@ -18,7 +18,17 @@ describe('canonical request digest', () => {
   });
 
   it('gives the same digest whatever the key order, and for a null part and a missing one', () => {
-    const reordered = parseRefundRequest(JSON.parse(JSON.stringify(request, Object.keys(request).reverse())));
+    const reversed = (value: unknown): unknown =>
+      value !== null && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.entries(value)
+              .reverse()
+              .map(([k, v]) => [k, reversed(v)]),
+          )
+        : value;
+    // zod writes keys in its schema's order; the digest must not depend on that.
+    const reordered = reversed(request) as typeof request;
+    expect(Object.keys(reordered)[0]).toBe('recon');
     expect(requestDigest(reordered)).toEqual(requestDigest(request));
     const withoutCarbon = { ...request, carbon: undefined };
     expect(requestDigest({ ...request, carbon: null })).toEqual(requestDigest(withoutCarbon));

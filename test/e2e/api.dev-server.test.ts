@@ -116,6 +116,23 @@ describe('HTTP API over the real stack', () => {
     expect((await stack().env.client.workflow.count(`WorkflowId = 'refund-${request.orderId}'`)).count).toBe(1);
   });
 
+  it('treats a saga started without a request digest (by an older client or the Temporal CLI) as the same request', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = seedOrder(sandboxes);
+    const handle = await env.client.workflow.start('refundSaga', {
+      taskQueue,
+      workflowId: `refund-${request.orderId}`,
+      args: [{ request, options: { pollInitialMs: 3_600_000 } }],
+    });
+    try {
+      const again = await post('/v1/refunds', { ...request, amount: { value: '11.00', currency: 'USD' } });
+      expect(again.statusCode).toBe(200);
+      expect(again.json()).toMatchObject({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
+    } finally {
+      await handle.terminate('test over');
+    }
+  });
+
   it('answers 400 with field paths for an invalid request, and starts nothing', async () => {
     const request = {
       ...seedOrder(stack().sandboxes),
