@@ -8,6 +8,7 @@ import { ErrorType, type StepError } from '../domain';
 import {
   ProviderAuthError,
   ProviderError,
+  ProviderIdempotencyConflictError,
   ProviderMalformedResponseError,
   ProviderNotFoundError,
 } from '../providers/errors';
@@ -30,7 +31,8 @@ export function permanentFailure(type: ErrorType, message: string, err?: Provide
 
 /**
  * Rethrows `err` as a Temporal failure. `classify` may name a step-specific permanent type (e.g. `WindowClosed`);
- * otherwise 401/403 → Unauthorized, 404 → NotFound, malformed → MalformedResponse, other 4xx → ProviderValidation.
+ * otherwise 401/403 → Unauthorized, 404 → NotFound, key reused → IdempotencyConflict, malformed → MalformedResponse,
+ * a transient failure the provider says not to retry → DoNotRetry, other 4xx → ProviderValidation.
  */
 export function rethrowProviderError(err: unknown, classify?: (err: ProviderError) => ErrorType | undefined): never {
   if (!(err instanceof ProviderError)) throw err;
@@ -49,8 +51,12 @@ export function rethrowProviderError(err: unknown, classify?: (err: ProviderErro
       ? ErrorType.Unauthorized
       : err instanceof ProviderNotFoundError
         ? ErrorType.NotFound
-        : err instanceof ProviderMalformedResponseError
-          ? ErrorType.MalformedResponse
-          : ErrorType.ProviderValidation);
+        : err instanceof ProviderIdempotencyConflictError
+          ? ErrorType.IdempotencyConflict
+          : err instanceof ProviderMalformedResponseError
+            ? ErrorType.MalformedResponse
+            : err.retryRefusedByProvider
+              ? ErrorType.DoNotRetry
+              : ErrorType.ProviderValidation);
   permanentFailure(type, err.message, err);
 }

@@ -20,6 +20,8 @@ export interface ProviderErrorDetails {
   retryAfterMs?: number;
   /** Anything else worth keeping (e.g. a zod issue path). */
   field?: string;
+  /** The provider's own word on retrying (Stripe's `Stripe-Should-Retry`); wins over the class's rule. */
+  shouldRetry?: boolean;
 }
 
 /** Base of every provider failure; `retryable` says whether trying again can succeed. */
@@ -31,7 +33,8 @@ export class ProviderError extends Error {
   readonly requestId?: string;
   readonly retryAfterMs?: number;
   readonly field?: string;
-  readonly retryable: boolean = false;
+  /** The provider's own word on retrying (Stripe's `Stripe-Should-Retry`), when it gave one. */
+  readonly shouldRetry?: boolean;
 
   constructor(details: ProviderErrorDetails, options?: { cause?: unknown }) {
     super(`${details.provider}: ${details.message}`, options);
@@ -41,6 +44,22 @@ export class ProviderError extends Error {
     this.requestId = details.requestId;
     this.retryAfterMs = details.retryAfterMs;
     this.field = details.field;
+    this.shouldRetry = details.shouldRetry;
+  }
+
+  /** Whether trying again can succeed: the provider's own word when it gave one, else the class's rule. */
+  get retryable(): boolean {
+    return this.shouldRetry ?? this.retryableByDefault;
+  }
+
+  /** Whether the failure is of a kind worth retrying, yet the provider said retrying cannot help. */
+  get retryRefusedByProvider(): boolean {
+    return this.shouldRetry === false && this.retryableByDefault;
+  }
+
+  /** The class's rule; subclasses for transient failures say yes. */
+  protected get retryableByDefault(): boolean {
+    return false;
   }
 }
 
@@ -62,25 +81,41 @@ export class ProviderNotFoundError extends ProviderError {
 /** 409: a conflicting request; retryable while the first one is still in flight. */
 export class ProviderConflictError extends ProviderError {
   override name = 'ProviderConflictError';
-  override readonly retryable = true;
+  protected override get retryableByDefault() {
+    return true;
+  }
+}
+
+/** The idempotency key was already used for a different request: a bug on our side that no retry can fix. */
+export class ProviderIdempotencyConflictError extends ProviderError {
+  override name = 'ProviderIdempotencyConflictError';
 }
 
 /** 429: throttled; retry after `retryAfterMs`. */
 export class ProviderRateLimitError extends ProviderError {
   override name = 'ProviderRateLimitError';
-  override readonly retryable = true;
+  protected override get retryableByDefault() {
+    return true;
+  }
 }
 
 /** 5xx or a network failure: the provider is unavailable for now. */
 export class ProviderUnavailableError extends ProviderError {
   override name = 'ProviderUnavailableError';
-  override readonly retryable = true;
+  protected override get retryableByDefault() {
+    return true;
+  }
 }
 
-/** No answer within the per-call timeout. The request may or may not have taken effect: retry with the same key. */
+/**
+ * No answer within the per-call timeout, or a 408. The request may or may not have taken effect: retry with the same
+ * key.
+ */
 export class ProviderTimeoutError extends ProviderError {
   override name = 'ProviderTimeoutError';
-  override readonly retryable = true;
+  protected override get retryableByDefault() {
+    return true;
+  }
 }
 
 /** The provider answered with a body that does not match its documented schema. */
@@ -91,14 +126,17 @@ export class ProviderMalformedResponseError extends ProviderError {
 /**
  * Maps an HTTP status to the error class. The order is the retry policy, each rule with its reason:
  * 429 → retry after `Retry-After` (the provider asked us to slow down);
+ * 408 → retry (the provider timed out reading the request; it may or may not have acted, so the same key);
  * 409 → retry (an earlier request with the same key is still in flight);
  * 5xx → retry (the provider's fault, usually brief);
+ * a provider that says not to retry (`shouldRetry: false`) is believed, whatever the status;
  * 401/403, 404, other 4xx → permanent (the same request will get the same answer).
  */
 export function fromResponse(details: ProviderErrorDetails & { status: number }, cause?: unknown): ProviderError {
   const { status } = details;
   const options = cause === undefined ? undefined : { cause };
   if (status === 429) return new ProviderRateLimitError(details, options);
+  if (status === 408) return new ProviderTimeoutError(details, options);
   if (status === 409) return new ProviderConflictError(details, options);
   if (status >= 500) return new ProviderUnavailableError(details, options);
   if (status === 401 || status === 403) return new ProviderAuthError(details, options);

@@ -123,7 +123,8 @@ export class ProviderHttp {
       });
       text = await response.text();
     } catch (err) {
-      if (options.signal?.aborted) throw err;
+      // Aborted by the caller (an activity being cancelled): its reason, not a provider failure.
+      if (options.signal?.aborted) throw options.signal.reason;
       if (timeout.aborted) {
         throw new ProviderTimeoutError(
           { provider, message: `${call.method} ${call.path} got no answer within ${timeoutMs} ms` },

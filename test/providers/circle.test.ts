@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CircleClient } from '../../src/providers/circle/client';
 import { CircleSandbox } from '../../src/providers/circle/sandbox';
-import { ProviderConflictError, ProviderUnavailableError, ProviderValidationError } from '../../src/providers/errors';
-import { itClassifiesErrors } from '../support/error-contract';
+import {
+  ProviderIdempotencyConflictError,
+  ProviderMalformedResponseError,
+  ProviderUnavailableError,
+  ProviderValidationError,
+} from '../../src/providers/errors';
+import { itClassifiesErrors, useFixedAnswerServer } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
 
 const clock = new ManualClock();
@@ -10,6 +15,8 @@ const { sandbox, url } = useSandbox(new CircleSandbox({ now: clock.now }));
 const client = (apiKey = sandbox.apiKey) => new CircleClient({ apiKey, baseUrl: url(), timeoutMs: 2000 });
 const KEY_A = '3f1c1a4e-5d6b-4c2a-9e8f-0a1b2c3d4e5f';
 const KEY_B = '7a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d';
+let oddAnswer: unknown = {};
+const oddCircle = useFixedAnswerServer(() => oddAnswer);
 
 function seedPayment(fields: Record<string, unknown> = {}): string {
   const { payments } = sandbox.addFixtures({ payments: [fields] }) as { payments: Array<{ id: string }> };
@@ -69,13 +76,14 @@ describe('Circle client against the Circle sandbox', () => {
     expect(sandbox.ledgerEntries(id).filter((e) => e.effect === 'cancellation')).toHaveLength(1);
   });
 
-  it('answers 409 for a key reused on another payment: a retryable conflict', async () => {
+  it('answers 409 for a key reused on another payment: a permanent idempotency conflict, not a request in flight', async () => {
     const first = seedPayment();
     const second = seedPayment();
     await client().cancelPayment(first, {}, { idempotencyKey: KEY_A });
     const err = await rejectionOf(client().cancelPayment(second, {}, { idempotencyKey: KEY_A }));
-    expect(err).toBeInstanceOf(ProviderConflictError);
-    expect(err).toMatchObject({ status: 409, retryable: true, provider: 'circle' });
+    expect(err).toBeInstanceOf(ProviderIdempotencyConflictError);
+    expect(err).toMatchObject({ status: 409, code: '1', retryable: false, provider: 'circle' });
+    expect((err as ProviderIdempotencyConflictError).requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(sandbox.ledgerEntries(second)).toEqual([]);
   });
 
@@ -104,6 +112,17 @@ describe('Circle client against the Circle sandbox', () => {
     const err = await rejectionOf(client().cancelPayment(seedPayment(), {}, { idempotencyKey: 'not-a-uuid' }));
     expect(err).toBeInstanceOf(ProviderValidationError);
     expect((err as Error).message).toContain('idempotencyKey');
+  });
+
+  it('reports a cancel whose createDate is not a timestamp as a malformed response naming the field', async () => {
+    const id = seedPayment();
+    await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    const { payment } = await client().getPayment(id);
+    oddAnswer = { data: { ...payment, cancel: { ...payment.cancel, createDate: 'just now' } } };
+    const odd = new CircleClient({ apiKey: sandbox.apiKey, baseUrl: oddCircle.url(), timeoutMs: 2000 });
+    const err = await rejectionOf(odd.getPayment(id));
+    expect(err).toBeInstanceOf(ProviderMalformedResponseError);
+    expect(err).toMatchObject({ provider: 'circle', field: 'data.cancel.createDate', retryable: false });
   });
 
   itClassifiesErrors(() => ({

@@ -3,8 +3,8 @@ import { ImpactReconClient } from '../../src/providers/impact-recon/client';
 import { findReversal } from '../../src/providers/impact-recon/reversal';
 import { ImpactReconSandbox } from '../../src/providers/impact-recon/sandbox';
 import type { FundsAllocation } from '../../src/providers/impact-recon/schemas';
-import { ProviderValidationError } from '../../src/providers/errors';
-import { itClassifiesErrors } from '../support/error-contract';
+import { ProviderMalformedResponseError, ProviderValidationError } from '../../src/providers/errors';
+import { itClassifiesErrors, useFixedAnswerServer } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
 
 const clock = new ManualClock(Date.parse('2026-11-22T12:00:00.000Z'));
@@ -12,6 +12,8 @@ const { sandbox, url } = useSandbox(new ImpactReconSandbox({ now: clock.now }));
 const client = (apiKey = sandbox.apiKey) => new ImpactReconClient({ apiKey, baseUrl: url(), timeoutMs: 2000 });
 const ORIGINAL_ID = 'b7e9c4a2-8f31-4d6e-a529-3c7b8e1f0d42';
 const DAY = { dateTimeFrom: '2026-11-22T00:00:00Z', dateTimeTo: '2026-11-23T00:00:00Z' };
+let oddRecord: unknown = {};
+const oddFeed = useFixedAnswerServer(() => oddRecord);
 
 function seedOriginal(fields: Record<string, unknown> = {}): FundsAllocation {
   const { allocations } = sandbox.addFixtures({
@@ -130,6 +132,14 @@ describe('impact recon client against the recon sandbox', () => {
     expect(err).toBeInstanceOf(ProviderValidationError);
     expect(err).toMatchObject({ status: 400, code: 'invalid_parameter', retryable: false });
     expect((err as Error).message).toContain(param);
+  });
+
+  it('reports a record whose fundsDateTime is not a timestamp as a malformed response naming the field', async () => {
+    oddRecord = { ...seedOriginal(), fundsDateTime: 'end of day' };
+    const odd = new ImpactReconClient({ apiKey: sandbox.apiKey, baseUrl: oddFeed.url(), timeoutMs: 2000 });
+    const err = await rejectionOf(odd.getImpactAllocation(ORIGINAL_ID));
+    expect(err).toBeInstanceOf(ProviderMalformedResponseError);
+    expect(err).toMatchObject({ provider: 'impact_recon', field: 'fundsDateTime', retryable: false });
   });
 
   itClassifiesErrors(() => ({

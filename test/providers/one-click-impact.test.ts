@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { OneClickImpactClient } from '../../src/providers/one-click-impact/client';
 import { OneClickImpactSandbox } from '../../src/providers/one-click-impact/sandbox';
-import { ProviderNotFoundError, ProviderValidationError } from '../../src/providers/errors';
-import { itClassifiesErrors } from '../support/error-contract';
+import {
+  ProviderMalformedResponseError,
+  ProviderNotFoundError,
+  ProviderValidationError,
+} from '../../src/providers/errors';
+import { itClassifiesErrors, useFixedAnswerServer } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
 
 const clock = new ManualClock();
@@ -12,6 +16,14 @@ const { sandbox, url } = useSandbox(
 );
 const client = (apiKey = sandbox.apiKey) => new OneClickImpactClient({ apiKey, baseUrl: url(), timeoutMs: 2000 });
 const TIME = '2025-03-12T15:22:14.753Z';
+let cancelledOn = 'yesterday';
+const badTimestamps = useFixedAnswerServer(() => ({
+  user_id: 'U1234',
+  time_utc: TIME,
+  cancelled_on: cancelledOn,
+  tree_planted: 1,
+  message: 'impact cancelled successfully',
+}));
 
 function seedImpact(fields: Record<string, unknown> = {}) {
   sandbox.addFixtures({ impacts: [{ user_id: 'U1234', time_utc: TIME, ...fields }] });
@@ -85,6 +97,30 @@ describe('1ClickImpact client against the 1ClickImpact sandbox', () => {
     const err = await rejectionOf(client().cancelImpact({ user_id: 'X1', time_utc: TIME }));
     expect(err).toBeInstanceOf(ProviderValidationError);
     expect(err).toMatchObject({ field: 'user_id', retryable: false });
+  });
+
+  it('reports a cancelled_on that is not a timestamp as a malformed response naming the field', async () => {
+    cancelledOn = 'yesterday';
+    const odd = new OneClickImpactClient({ apiKey: sandbox.apiKey, baseUrl: badTimestamps.url(), timeoutMs: 2000 });
+    const err = await rejectionOf(odd.cancelImpact({ user_id: 'U1234', time_utc: TIME }));
+    expect(err).toBeInstanceOf(ProviderMalformedResponseError);
+    expect(err).toMatchObject({ provider: '1clickimpact', status: 200, field: 'cancelled_on', retryable: false });
+    expect((err as Error).message).toContain('cancelled_on');
+    expect((err as Error).message).toContain('ISO 8601');
+  });
+
+  it('accepts a cancelled_on with a UTC offset', async () => {
+    cancelledOn = '2025-04-30T12:15:32+02:00';
+    const odd = new OneClickImpactClient({ apiKey: sandbox.apiKey, baseUrl: badTimestamps.url(), timeoutMs: 2000 });
+    expect((await odd.cancelImpact({ user_id: 'U1234', time_utc: TIME })).cancelled_on).toBe(cancelledOn);
+  });
+
+  it('reports a tracked record whose cancelled_on is not a timestamp as malformed', async () => {
+    cancelledOn = '2025-02-30T10:15:32.000Z';
+    const odd = new OneClickImpactClient({ apiKey: sandbox.apiKey, baseUrl: badTimestamps.url(), timeoutMs: 2000 });
+    const err = await rejectionOf(odd.trackImpact('U1234', TIME));
+    expect(err).toBeInstanceOf(ProviderMalformedResponseError);
+    expect(err).toMatchObject({ field: 'cancelled_on' });
   });
 
   itClassifiesErrors(() => ({

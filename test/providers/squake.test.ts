@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SquakeClient } from '../../src/providers/squake/client';
 import { SquakeSandbox } from '../../src/providers/squake/sandbox';
-import { ProviderValidationError } from '../../src/providers/errors';
+import { ProviderConflictError, ProviderValidationError } from '../../src/providers/errors';
 import { itClassifiesErrors } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
 
@@ -58,6 +58,15 @@ describe('SQUAKE client against the SQUAKE sandbox', () => {
         source: { id, attribute: 'state', model: 'purchase' },
       },
     ]);
+  });
+
+  it('retries a 409: an earlier cancel with the same key is still in flight', async () => {
+    const id = seedPurchase();
+    sandbox.addFault({ route: 'cancelPurchase', failNext: 1, status: 409 });
+    const err = await rejectionOf(client().cancelPurchase(id, { idempotencyKey: 'k' }));
+    expect(err).toBeInstanceOf(ProviderConflictError);
+    expect(err).toMatchObject({ provider: 'squake', status: 409, retryable: true });
+    expect((await client().cancelPurchase(id, { idempotencyKey: 'k' })).purchase.state).toBe('canceled');
   });
 
   itClassifiesErrors(() => ({

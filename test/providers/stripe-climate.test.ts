@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { StripeClimateClient } from '../../src/providers/stripe-climate/client';
 import { StripeClimateSandbox } from '../../src/providers/stripe-climate/sandbox';
-import { ProviderUnavailableError, ProviderValidationError } from '../../src/providers/errors';
+import {
+  ProviderIdempotencyConflictError,
+  ProviderUnavailableError,
+  ProviderValidationError,
+} from '../../src/providers/errors';
 import { itClassifiesErrors } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
 
@@ -52,11 +56,12 @@ describe('Stripe Climate client against the Stripe sandbox', () => {
     expect(sandbox.ledgerEntries(id)).toHaveLength(1);
   });
 
-  it('answers idempotency_error for a key reused on another order, as a permanent error', async () => {
+  it('answers idempotency_error for a key reused on another order, as a permanent idempotency conflict', async () => {
     await client().cancelOrder(seedOrder(), { idempotencyKey: 'shared-key' });
     const other = seedOrder();
     const err = await rejectionOf(client().cancelOrder(other, { idempotencyKey: 'shared-key' }));
-    expect(err).toBeInstanceOf(ProviderValidationError);
+    expect(err).toBeInstanceOf(ProviderIdempotencyConflictError);
+    expect(err).not.toBeInstanceOf(ProviderValidationError);
     expect(err).toMatchObject({ status: 400, code: 'idempotency_error', retryable: false });
     expect(sandbox.ledgerEntries(other)).toEqual([]);
   });

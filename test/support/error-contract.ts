@@ -1,8 +1,10 @@
 /**
  * The error classification every provider client must show against its sandbox: one test per rule (401, 404, 429 with
- * Retry-After, 5xx, hang → timeout, malformed body), each checking `retryable` and the request id.
+ * Retry-After, 408, 5xx, hang → timeout, malformed body), each checking `retryable` and the request id.
  */
-import { expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   ProviderAuthError,
   ProviderMalformedResponseError,
@@ -61,6 +63,15 @@ export function itClassifiesErrors(contract: () => ErrorContract) {
     expectRequestId(err, c);
   });
 
+  it('maps 408 to a retryable timeout: the provider may or may not have acted, so the same key is sent again', async () => {
+    const c = contract();
+    c.sandbox.addFault({ route: c.route, failNext: 1, status: 408 });
+    const err = await rejectionOf(c.read({}));
+    expect(err).toBeInstanceOf(ProviderTimeoutError);
+    expect(err).toMatchObject({ provider: c.provider, status: 408, retryable: true });
+    expectRequestId(err, c);
+  });
+
   it('maps 5xx to a retryable unavailable error', async () => {
     const c = contract();
     c.sandbox.addFault({ route: c.route, failNext: 1, status: 503 });
@@ -86,4 +97,26 @@ export function itClassifiesErrors(contract: () => ErrorContract) {
     expect(err).toMatchObject({ provider: c.provider, retryable: false, field: c.malformedField });
     expect((err as Error).message).toContain(c.malformedField);
   });
+}
+
+/**
+ * A throwaway HTTP server for the file that answers every request with `status` and the body `answer()` returns, for
+ * bodies no sandbox sends (e.g. a timestamp that is not one); `url()` is its base URL.
+ */
+export function useFixedAnswerServer(answer: () => unknown, status = 200) {
+  let server: Server | undefined;
+  let url = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer()));
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+  return { url: () => url };
 }

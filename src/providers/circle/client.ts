@@ -45,7 +45,7 @@ export class CircleClient {
         this.axiosOptions(options),
       )
       .catch((err: unknown) => {
-        throw fromCircleError(err, `cancel payment ${paymentId}`);
+        throw options.signal?.aborted ? options.signal.reason : fromCircleError(err, `cancel payment ${paymentId}`);
       });
     const requestId = requestIdOf(response.headers);
     const body = validateBody('circle', CancelPaymentResponseSchema, response.data, {
@@ -58,7 +58,7 @@ export class CircleClient {
   /** Reads a payment, including its `cancel` and `refunds` once they exist. */
   async getPayment(paymentId: string, options: RequestOptions = {}): Promise<{ payment: Payment; requestId?: string }> {
     const response = await this.sdk.payments.getPayment(paymentId, this.axiosOptions(options)).catch((err: unknown) => {
-      throw fromCircleError(err, `get payment ${paymentId}`);
+      throw options.signal?.aborted ? options.signal.reason : fromCircleError(err, `get payment ${paymentId}`);
     });
     const requestId = requestIdOf(response.headers);
     const body = validateBody('circle', GetPaymentResponseSchema, response.data, {

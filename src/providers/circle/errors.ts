@@ -2,6 +2,7 @@
 import {
   fromResponse,
   parseRetryAfter,
+  ProviderIdempotencyConflictError,
   ProviderTimeoutError,
   ProviderUnavailableError,
   type ProviderError,
@@ -19,7 +20,10 @@ function isAxiosError(err: unknown): err is AxiosLikeError {
   return typeof err === 'object' && err !== null && (err as { isAxiosError?: unknown }).isAxiosError === true;
 }
 
-/** Turns whatever the Circle SDK threw into a {@link ProviderError}; rethrows aborts as they are. */
+/**
+ * Turns whatever the Circle SDK threw into a {@link ProviderError}. A call the caller aborted is not a provider failure:
+ * the client rethrows its signal's reason before asking this.
+ */
 export function fromCircleError(err: unknown, what: string): ProviderError {
   if (!isAxiosError(err)) {
     return new ProviderUnavailableError(
@@ -27,7 +31,6 @@ export function fromCircleError(err: unknown, what: string): ProviderError {
       { cause: err },
     );
   }
-  if (err.code === 'ERR_CANCELED') throw err;
   const response = err.response;
   if (!response) {
     const timedOut = err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT';
@@ -36,15 +39,15 @@ export function fromCircleError(err: unknown, what: string): ProviderError {
   }
   const headers = response.headers as Record<string, string | undefined>;
   const body = CircleErrorSchema.safeParse(response.data);
-  return fromResponse(
-    {
-      provider: 'circle',
-      status: response.status,
-      code: body.success ? String(body.data.code) : undefined,
-      message: body.success ? body.data.message : `${what}: HTTP ${response.status}`,
-      requestId: headers['x-request-id'],
-      retryAfterMs: parseRetryAfter(headers['retry-after']),
-    },
-    err,
-  );
+  const details = {
+    provider: 'circle' as const,
+    status: response.status,
+    code: body.success ? String(body.data.code) : undefined,
+    message: body.success ? body.data.message : `${what}: HTTP ${response.status}`,
+    requestId: headers['x-request-id'],
+    retryAfterMs: parseRetryAfter(headers['retry-after']),
+  };
+  // Circle answers 409 when a key was used for a different request: permanent, unlike a request still in flight.
+  if (response.status === 409) return new ProviderIdempotencyConflictError(details, { cause: err });
+  return fromResponse(details, err);
 }

@@ -1,6 +1,9 @@
 /** Circle payment and cancel bodies (seed `004_…`), as far as the saga reads them. */
 import { z } from 'zod';
 
+/** An ISO 8601 date-time (with `Z` or an offset) that workflow code can read as a time. */
+const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+
 const Money = z.object({ amount: z.string(), currency: z.string() });
 
 /** Payment statuses Circle documents. */
@@ -14,7 +17,7 @@ export const PaymentCancelSchema = z.object({
   type: z.literal('cancel'),
   description: z.string().optional(),
   status: CancelStatus,
-  createDate: z.string(),
+  createDate: Timestamp,
 });
 
 /** A refund inside a payment (a cancel of a paid payment settles as one). */
@@ -23,7 +26,7 @@ export const PaymentRefundSchema = z.object({
   type: z.string(),
   amount: Money,
   status: z.string(),
-  createDate: z.string().optional(),
+  createDate: Timestamp.optional(),
 });
 
 /** A payment as `GET /v1/payments/{id}` returns it, inside `data`. */
@@ -35,7 +38,7 @@ export const PaymentSchema = z.object({
   status: PaymentStatus,
   cancel: PaymentCancelSchema.optional(),
   refunds: z.array(PaymentRefundSchema).optional(),
-  createDate: z.string().optional(),
+  createDate: Timestamp.optional(),
   updateDate: z.string().optional(),
 });
 export type Payment = z.infer<typeof PaymentSchema>;
@@ -47,7 +50,7 @@ export const CancelSchema = z.object({
   amount: Money,
   status: CancelStatus,
   originalPayment: z.object({ id: z.string(), status: PaymentStatus }).loose(),
-  createDate: z.string().optional(),
+  createDate: Timestamp.optional(),
 });
 export type PaymentCancel = z.infer<typeof CancelSchema>;
 

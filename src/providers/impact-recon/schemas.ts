@@ -1,6 +1,9 @@
 /** Impact reconciliation (funds allocations v3) bodies (seed `003_…`). */
 import { z } from 'zod';
 
+/** An ISO 8601 date-time (with `Z` or an offset) that workflow code can read as a time. */
+const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+
 const Amounts = z.object({
   total: z.number(),
   impact: z.number(),
@@ -20,7 +23,7 @@ const PartnerLine = z.object({
 export const FundsAllocationSchema = z.object({
   fundsAllocationId: z.string(),
   quoteId: z.string(),
-  fundsDateTime: z.string(),
+  fundsDateTime: Timestamp,
   consumerReference: z.string(),
   fundsOrganisationId: z.string(),
   fundsOrganisationReference: z.string().optional(),

@@ -1,6 +1,9 @@
 /** 1ClickImpact bodies (seed `000_…`). */
 import { z } from 'zod';
 
+/** An ISO 8601 date-time (with `Z` or an offset) that workflow code can read as a time. */
+const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+
 /** The request of `POST /v1/cancel_impact`; the impact's natural key is `user_id` + `time_utc`. */
 export const CancelImpactRequestSchema = z.strictObject({
   user_id: z.string().regex(/^U\d+$/, { error: 'must be "U" followed by digits' }),
@@ -23,7 +26,7 @@ const ImpactAmounts = {
 export const CancelImpactResponseSchema = z.object({
   user_id: z.string(),
   time_utc: z.string(),
-  cancelled_on: z.string(),
+  cancelled_on: Timestamp,
   reason: z.string().optional(),
   ...ImpactAmounts,
   category: z.string().optional(),
@@ -37,7 +40,7 @@ export const ImpactRecordSchema = z.object({
   time_utc: z.string(),
   ...ImpactAmounts,
   category: z.string().optional(),
-  cancelled_on: z.string().optional(),
+  cancelled_on: Timestamp.optional(),
   cancellation_reason: z.string().optional(),
 });
 export type ImpactRecord = z.infer<typeof ImpactRecordSchema>;

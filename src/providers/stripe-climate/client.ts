@@ -36,7 +36,7 @@ export class StripeClimateClient {
       this.stripe.climate.orders.retrieve(id, {}, { timeout: options.timeoutMs ?? this.config.timeoutMs }),
       options.signal,
     ).catch((err: unknown) => {
-      throw fromStripeError(err, `retrieve Climate order ${id}`);
+      throw options.signal?.aborted ? options.signal.reason : fromStripeError(err, `retrieve Climate order ${id}`);
     });
     return this.validated(order);
   }
@@ -54,7 +54,7 @@ export class StripeClimateClient {
       ),
       options.signal,
     ).catch((err: unknown) => {
-      throw fromStripeError(err, `cancel Climate order ${id}`);
+      throw options.signal?.aborted ? options.signal.reason : fromStripeError(err, `cancel Climate order ${id}`);
     });
     return { ...this.validated(order), replayed: order.lastResponse.headers['idempotent-replayed'] === 'true' };
   }
@@ -72,10 +72,13 @@ export class StripeClimateClient {
   }
 }
 
-/** Rejects when `signal` aborts; the Stripe SDK takes no signal, so the request itself runs to its timeout. */
+/**
+ * Rejects with the signal's reason (for an activity, its cancellation) when `signal` aborts; the Stripe SDK takes no
+ * signal, so the request itself runs to its timeout.
+ */
 function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return promise;
-  signal.throwIfAborted();
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });

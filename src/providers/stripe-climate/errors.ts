@@ -3,9 +3,9 @@ import Stripe from 'stripe';
 import {
   fromResponse,
   parseRetryAfter,
+  ProviderIdempotencyConflictError,
   ProviderTimeoutError,
   ProviderUnavailableError,
-  ProviderValidationError,
   type ProviderError,
 } from '../errors';
 
@@ -29,9 +29,15 @@ export function fromStripeError(err: unknown, what: string): ProviderError {
     message: err.message,
     requestId: err.requestId,
     retryAfterMs: parseRetryAfter(err.headers?.['retry-after']),
+    // Stripe says when a retry is pointless, e.g. a stored 500 replayed under the same key.
+    shouldRetry: shouldRetry(err.headers?.['stripe-should-retry']),
   };
   // Stripe answers 400 for a reused key with other parameters: a permanent bug on our side, never worth retrying.
   if (err.rawType === 'idempotency_error')
-    return new ProviderValidationError({ ...details, code: 'idempotency_error' }, { cause: err });
+    return new ProviderIdempotencyConflictError({ ...details, code: 'idempotency_error' }, { cause: err });
   return fromResponse(details, err);
+}
+
+function shouldRetry(header: string | undefined): boolean | undefined {
+  return header === 'true' ? true : header === 'false' ? false : undefined;
 }
