@@ -133,6 +133,12 @@ export abstract class SandboxServer<State, Settings extends object> {
   protected abstract defaultSettings(): Settings;
   /** Schema of `POST /_sandbox/settings` bodies. */
   protected abstract settingsSchema(): z.ZodType<Partial<Settings>>;
+  /**
+   * Called when an injected fault answers `reply` without applying the request (`when: "before"`; not for hangs,
+   * malformed answers, 429s or bodies that do not parse): a provider that stores answers under idempotency keys
+   * (Stripe) stores this one too.
+   */
+  protected failedBeforeHandling(_route: SandboxRoute, _request: SandboxRequest, _reply: SandboxReply): void {}
   /** Header carrying the provider's request id, if it has one. */
   protected requestIdHeader?: string;
   protected newRequestId(): string {
@@ -285,26 +291,29 @@ export abstract class SandboxServer<State, Settings extends object> {
       this.write(res, { status: 200, body: { sandbox: 'malformed body', data: { id: 42 } } });
       return;
     }
-    if (fault?.fail && fault.when === 'before') {
-      this.write(res, this.faultReply(fault));
-      return;
-    }
-
     let body: unknown;
+    let parsed = true;
     try {
       body = parseBody(raw, headers['content-type']);
     } catch {
+      parsed = false;
+    }
+    const request = { method, path: url.pathname, params: matched.params, query: url.searchParams, headers, body };
+    if (fault?.fail && fault.when === 'before') {
+      const reply = this.faultReply(fault);
+      // A throttled request or an unreadable body never reached the API; any other injected failure did.
+      if (parsed && reply.status !== 429) {
+        this.failedBeforeHandling(matched.route, request, reply);
+        this.persist();
+      }
+      this.write(res, reply);
+      return;
+    }
+    if (!parsed) {
       this.write(res, this.errorReply(400, 'invalid_request', 'request body is not valid JSON'));
       return;
     }
-    const reply = matched.route.handle({
-      method,
-      path: url.pathname,
-      params: matched.params,
-      query: url.searchParams,
-      headers,
-      body,
-    });
+    const reply = matched.route.handle(request);
     // Reads persist too: they may materialise a due settlement or reversal.
     this.persist();
     this.write(res, fault?.fail ? this.faultReply(fault) : reply);

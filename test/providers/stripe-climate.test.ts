@@ -78,6 +78,64 @@ describe('Stripe Climate client against the Stripe sandbox', () => {
     expect(sandbox.ledgerEntries(id)).toHaveLength(1);
   });
 
+  it('stores a 500 under its key and replays it as not worth retrying; only a new key gets past it', async () => {
+    const id = seedOrder();
+    sandbox.addFault({ route: 'cancelOrder', failNext: 1, status: 500 });
+    const first = await rejectionOf(client().cancelOrder(id, { idempotencyKey: 'k-500' }));
+    expect(first).toBeInstanceOf(ProviderUnavailableError);
+    expect(first).toMatchObject({ status: 500, retryable: true });
+
+    const replayed = await rejectionOf(client().cancelOrder(id, { idempotencyKey: 'k-500' }));
+    expect(replayed).toBeInstanceOf(ProviderUnavailableError);
+    expect(replayed).toMatchObject({ status: 500, retryable: false, shouldRetry: false });
+    expect(sandbox.ledgerEntries(id)).toEqual([]);
+
+    const fresh = await client().cancelOrder(id, { idempotencyKey: 'k-new' });
+    expect(fresh).toMatchObject({ replayed: false, order: { status: 'canceled' } });
+    expect(sandbox.ledgerEntries(id).map((e) => e.effect)).toEqual(['cancellation']);
+  });
+
+  it('replays a stored 500 with Idempotent-Replayed: true and Stripe-Should-Retry: false', async () => {
+    const id = seedOrder();
+    sandbox.addFault({ route: 'cancelOrder', failNext: 1, status: 500 });
+    const post = () =>
+      fetch(`${url()}/v1/climate/orders/${id}/cancel`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sandbox.apiKey}`, 'idempotency-key': 'k-raw' },
+      });
+    expect((await post()).status).toBe(500);
+    const replay = await post();
+    expect(replay.status).toBe(500);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.headers.get('stripe-should-retry')).toBe('false');
+    expect(((await replay.json()) as { error: { type: string } }).error.type).toBe('api_error');
+  });
+
+  it('answers the injected fault to a body it cannot parse, and stores nothing under the key', async () => {
+    const id = seedOrder();
+    sandbox.addFault({ route: 'cancelOrder', failNext: 1, status: 500 });
+    const garbled = await fetch(`${url()}/v1/climate/orders/${id}/cancel`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${sandbox.apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'k-bad',
+      },
+      body: '{',
+    });
+    expect(garbled.status).toBe(500);
+    const retry = await client().cancelOrder(id, { idempotencyKey: 'k-bad' });
+    expect(retry).toMatchObject({ replayed: false, order: { status: 'canceled' } });
+  });
+
+  it('does not store an injected 429 under the key: the retry goes through', async () => {
+    const id = seedOrder();
+    sandbox.addFault({ route: 'cancelOrder', failNext: 1, status: 429 });
+    await rejectionOf(client().cancelOrder(id, { idempotencyKey: 'k-429' }));
+    const retry = await client().cancelOrder(id, { idempotencyKey: 'k-429' });
+    expect(retry).toMatchObject({ replayed: false, order: { status: 'canceled' } });
+  });
+
   it('accepts the secret key as Basic auth too', async () => {
     const id = seedOrder();
     const basic = await fetch(`${url()}/v1/climate/orders/${id}`, {

@@ -1,11 +1,13 @@
 /**
  * A local Stripe Climate API: orders cancellable within 24 h of `created` unless delivered or canceled, form-encoded
  * bodies, `Idempotency-Key` replay with `Idempotent-Replayed`, and Stripe's error shape (providers.md, "Stripe").
+ * Like Stripe, it stores the first answer to a key whatever it was, 500s included (an injected 5xx too), and replays
+ * a stored 5xx with `Stripe-Should-Retry: false`: only a new key gets past it.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import { SandboxServer, type SandboxReply, type SandboxRoute } from '../sandbox-server';
+import { SandboxServer, type SandboxReply, type SandboxRequest, type SandboxRoute } from '../sandbox-server';
 import { CANCEL_WINDOW_SECONDS, type ClimateOrder } from './schemas';
 
 interface StripeState {
@@ -37,6 +39,11 @@ const alnum = (n: number) =>
     .toString('base64')
     .replace(/[^A-Za-z0-9]/g, '')
     .slice(0, n);
+
+/** What makes two requests under one key the same request: the order and the parameters. */
+function fingerprintOf(orderId: string, body: unknown): string {
+  return JSON.stringify([orderId, body ?? {}]);
+}
 
 /** Stripe Climate sandbox; default dev key `sk_test_sandbox`. */
 export class StripeClimateSandbox extends SandboxServer<StripeState, Record<string, never>> {
@@ -125,7 +132,7 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
         handle: ({ params, body, headers }) => {
           const key = headers['idempotency-key'] as string | undefined;
           if (!key) return this.cancel(params.id!);
-          const fingerprint = JSON.stringify([params.id, body ?? {}]);
+          const fingerprint = fingerprintOf(params.id!, body);
           const seen = this.state.idempotency[key];
           if (seen) {
             if (seen.fingerprint !== fingerprint) {
@@ -139,15 +146,24 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
                 },
               };
             }
-            return { ...seen.reply, headers: { ...seen.reply.headers, 'idempotent-replayed': 'true' } };
+            // A stored 5xx comes back on every retry with its key: Stripe says retrying it is pointless.
+            const verdict: Record<string, string> = seen.reply.status >= 500 ? { 'stripe-should-retry': 'false' } : {};
+            return { ...seen.reply, headers: { ...seen.reply.headers, 'idempotent-replayed': 'true', ...verdict } };
           }
           const reply = this.cancel(params.id!);
-          // Stripe stores the first answer, success or client error, and replays it; 5xx answers are not stored.
-          if (reply.status < 500) this.state.idempotency[key] = { fingerprint, reply };
+          // Stripe stores the first answer to a key whatever it was, and replays it.
+          this.state.idempotency[key] = { fingerprint, reply };
           return reply;
         },
       },
     ];
+  }
+
+  /** An injected 5xx on a cancel is stored under its key, as Stripe stores a 500 it answered. */
+  protected override failedBeforeHandling(route: SandboxRoute, request: SandboxRequest, reply: SandboxReply): void {
+    const key = request.headers['idempotency-key'] as string | undefined;
+    if (route.name !== 'cancelOrder' || !key || reply.status < 500 || this.state.idempotency[key]) return;
+    this.state.idempotency[key] = { fingerprint: fingerprintOf(request.params.id!, request.body), reply };
   }
 
   private missing(id: string): SandboxReply {
