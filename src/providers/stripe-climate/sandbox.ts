@@ -22,6 +22,8 @@ const OrderFixture = z.strictObject({
     .regex(/^climorder_[A-Za-z0-9]+$/)
     .optional(),
   status: z.enum(['open', 'confirmed', 'awaiting_funds', 'delivered', 'canceled']).default('confirmed'),
+  /** Why a `canceled` order was cancelled: `requested` by the merchant, or by Frontier. @default 'requested' */
+  cancellation_reason: z.enum(['requested', 'expired', 'product_unavailable']).default('requested'),
   amount_subtotal: z.number().int().min(0).default(550),
   amount_fees: z.number().int().min(0).default(17),
   currency: z.string().default('usd'),
@@ -88,7 +90,7 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
           amount_total: o.amount_fees + o.amount_subtotal,
           beneficiary: { public_name: 'Sandbox merchant' },
           canceled_at: o.status === 'canceled' ? this.seconds() : null,
-          cancellation_reason: o.status === 'canceled' ? ('requested' as const) : null,
+          cancellation_reason: o.status === 'canceled' ? o.cancellation_reason : null,
           certificate: null,
           confirmed_at: null,
           created: o.created ?? this.seconds() - Math.round(o.ageSeconds),
