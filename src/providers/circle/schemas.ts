@@ -1,8 +1,6 @@
 /** Circle payment and cancel bodies (seed `004_…`), as far as the saga reads them. */
 import { z } from 'zod';
-
-/** An ISO 8601 date-time (with `Z` or an offset) that workflow code can read as a time. */
-const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+import { Timestamp } from '../timestamp';
 
 const Money = z.object({ amount: z.string(), currency: z.string() });
 

@@ -1,8 +1,6 @@
 /** Impact reconciliation (funds allocations v3) bodies (seed `003_…`). */
 import { z } from 'zod';
-
-/** An ISO 8601 date-time (with `Z` or an offset) that workflow code can read as a time. */
-const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+import { Timestamp } from '../timestamp';
 
 const Amounts = z.object({
   total: z.number(),

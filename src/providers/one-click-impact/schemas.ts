@@ -1,8 +1,6 @@
 /** 1ClickImpact bodies (seed `000_…`). */
 import { z } from 'zod';
-
-/** An ISO 8601 date-time (with `Z` or an offset) that workflow code can read as a time. */
-const Timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+import { Timestamp } from '../timestamp';
 
 /** The request of `POST /v1/cancel_impact`; the impact's natural key is `user_id` + `time_utc`. */
 export const CancelImpactRequestSchema = z.strictObject({
