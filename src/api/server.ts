@@ -21,6 +21,7 @@ import {
   circleCancelSettledSignal,
   InvalidRequestError,
   OrderIdSchema,
+  resolveSagaOptions,
   SAGA_STATUSES,
   toFieldIssues,
   type FieldIssue,
@@ -71,6 +72,12 @@ const CircleNotification = z.looseObject({
 export function buildApi(options: ApiOptions): FastifyInstance {
   const { client } = options;
   const taskQueue = options.taskQueue ?? TASK_QUEUE;
+  // Options for every saga are the API's own configuration: wrong ones fail here, not as a 400 to each caller.
+  const sagaOptions = resolveSagaOptions(options.startOptions?.sagaOptions);
+  if (!sagaOptions.ok) {
+    const issues = toFieldIssues(sagaOptions.error).map((i) => `startOptions.sagaOptions.${i.path} ${i.message}`);
+    throw new Error(`invalid API options: ${issues.join('; ')}`);
+  }
   const app = Fastify({ bodyLimit: options.bodyLimit ?? 64 * 1024, logger: false });
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _request, reply) => {
