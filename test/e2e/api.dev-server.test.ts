@@ -264,6 +264,7 @@ describe('HTTP API over the real stack', () => {
       '/v1/refunds',
       '/v1/refunds/{orderId}',
       '/v1/refunds/{orderId}/overrides',
+      '/v1/refunds/overrides:batch',
     ]);
   });
 
@@ -271,5 +272,154 @@ describe('HTTP API over the real stack', () => {
     const response = await post('/v1/refunds', { orderId: 'x', reason: 'r'.repeat(70 * 1024) });
     expect(response.statusCode).toBe(413);
     expect(response.json()).toMatchObject({ error: { code: 'body_too_large' } });
+  });
+});
+
+interface ListBody {
+  refunds: Array<{
+    orderId: string;
+    status?: string;
+    step?: string;
+    executionStatus: string;
+    needsAttention: boolean;
+    error?: { type: string; message: string };
+    deadline?: string;
+  }>;
+  nextPageToken?: string;
+}
+
+describe('operators stay in control through the API', () => {
+  const override = { action: 'skipStep', step: 'carbon', operator: 'ops@example.com', reason: 'refunded by hand' };
+
+  it('answers 409 saga_ended for an override to a finished saga, and 404 for an order that never had one', async () => {
+    const request = seedOrder(stack().sandboxes);
+    expect((await post('/v1/refunds', request)).statusCode).toBe(202);
+    await until(
+      async () => (await get(`/v1/refunds/${request.orderId}`)).json<SagaStatusView>(),
+      (s) => s.status === 'completed',
+    );
+    expect((await get(`/v1/refunds/${request.orderId}`)).statusCode).toBe(200);
+
+    const ended = await post(`/v1/refunds/${request.orderId}/overrides`, override);
+    expect(ended.statusCode).toBe(409);
+    expect(ended.json()).toEqual({ error: { code: 'saga_ended', message: 'the saga has ended (completed)' } });
+
+    const missing = await post('/v1/refunds/ord_never_refunded/overrides', override);
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('applies an extendDeadline sent twice with one Idempotency-Key once, and validates the key', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = { ...seedOrder(sandboxes), recon: null };
+    // Circle is next read in an hour: the payment step waits, with its deadline, for the whole test.
+    const { workflowId } = await startRefund(env.client, request, {
+      taskQueue,
+      sagaOptions: { pollInitialMs: 3_600_000, settlementDeadlineMs: 600_000 },
+    });
+    try {
+      const waiting = await until(
+        async () => (await get(`/v1/refunds/${request.orderId}`)).json<SagaStatusView>(),
+        (s) => s.steps.payment.state === 'waiting' && Boolean(s.steps.payment.deadline),
+      );
+      const before = Date.parse(waiting.steps.payment.deadline!);
+      const extend = {
+        action: 'extendDeadline',
+        step: 'payment',
+        duration: '1h',
+        operator: 'ops',
+        reason: 'Circle slow',
+      };
+      const url = `/v1/refunds/${request.orderId}/overrides`;
+      const keyed = { ...auth, 'idempotency-key': 'ticket-4711:extend' };
+
+      const first = await post(url, extend, keyed);
+      expect(first.statusCode).toBe(200);
+      const extended = Date.parse(first.json<SagaStatusView>().steps.payment.deadline!);
+      expect(extended - before).toBeGreaterThanOrEqual(3_600_000);
+      const retried = await post(url, extend, keyed);
+      expect(retried.statusCode).toBe(200);
+      expect(retried.json<SagaStatusView>().steps.payment.deadline).toBe(
+        first.json<SagaStatusView>().steps.payment.deadline,
+      );
+      const now = (await get(`/v1/refunds/${request.orderId}`)).json<SagaStatusView>();
+      expect(Date.parse(now.steps.payment.deadline!)).toBe(extended);
+      expect(now.overrides.filter((o) => o.action === 'extendDeadline')).toHaveLength(1);
+
+      const invalid = await post(url, extend, { ...auth, 'idempotency-key': 'not a key!' });
+      expect(invalid.statusCode).toBe(400);
+      expect(invalid.json()).toMatchObject({
+        error: { code: 'invalid_request', issues: [{ path: 'Idempotency-Key' }] },
+      });
+
+      // Without a key each request is its own override, as before.
+      expect((await post(url, extend)).statusCode).toBe(200);
+      const twice = (await get(`/v1/refunds/${request.orderId}`)).json<SagaStatusView>();
+      expect(Date.parse(twice.steps.payment.deadline!) - extended).toBeGreaterThanOrEqual(3_600_000);
+    } finally {
+      await env.client.workflow.getHandle(workflowId).terminate('test over');
+    }
+  });
+
+  it('lists needs-attention rows with the blocked step’s error, filters by step and carbon provider, and pages', async () => {
+    const request = seedOrder(stack().sandboxes, { stripeAgeSeconds: 25 * 3600 });
+    expect((await post('/v1/refunds', request)).statusCode).toBe(202);
+    const filter = 'status=needs_attention&step=carbon&carbonProvider=stripe_climate&pageSize=100';
+    const listed = await until(
+      async () => (await get(`/v1/refunds?${filter}`)).json<ListBody>(),
+      (l) => l.refunds.some((r) => r.orderId === request.orderId && r.error),
+    );
+    expect(listed.refunds.find((r) => r.orderId === request.orderId)).toMatchObject({
+      status: 'needs_attention',
+      step: 'carbon',
+      executionStatus: 'Running',
+      needsAttention: true,
+      error: { type: 'WindowClosed', message: expect.stringContaining('24 h') },
+    });
+    const squake = (await get('/v1/refunds?carbonProvider=squake&pageSize=100')).json<ListBody>();
+    expect(squake.refunds.some((r) => r.orderId === request.orderId)).toBe(false);
+
+    const badFilters = await get('/v1/refunds?step=shipping&carbonProvider=paypal');
+    expect(badFilters.statusCode).toBe(400);
+    expect(badFilters.json<{ error: { issues: Array<{ path: string }> } }>().error.issues.map((i) => i.path)).toEqual([
+      'step',
+      'carbonProvider',
+    ]);
+
+    const first = (await get('/v1/refunds?pageSize=1')).json<ListBody>();
+    expect(first.refunds).toHaveLength(1);
+    expect(first.nextPageToken).toEqual(expect.any(String));
+    const second = await get(`/v1/refunds?pageSize=1&pageToken=${first.nextPageToken}`);
+    expect(second.statusCode).toBe(200);
+    expect(second.json<ListBody>().refunds[0]?.orderId).not.toBe(first.refunds[0]!.orderId);
+  });
+
+  it('answers a malformed page token with a fast 400 naming pageToken', async () => {
+    for (const token of ['garbage!!', 'abc', Buffer.from('{"x":1}').toString('base64url')]) {
+      const started = Date.now();
+      const response = await get(`/v1/refunds?pageToken=${encodeURIComponent(token)}`);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ error: { code: 'invalid_request', issues: [{ path: 'pageToken' }] } });
+    }
+  });
+
+  it('shows a terminated saga as terminated and keeps it out of the needs-attention list', async () => {
+    const request = seedOrder(stack().sandboxes, { stripeAgeSeconds: 25 * 3600 });
+    expect((await post('/v1/refunds', request)).statusCode).toBe(202);
+    await until(
+      async () => (await get(`/v1/refunds/${request.orderId}`)).json<SagaStatusView>(),
+      (s) => s.status === 'needs_attention',
+    );
+    await stack().env.client.workflow.getHandle(`refund-${request.orderId}`).terminate('operator gave up');
+    const row = (l: ListBody) => l.refunds.find((r) => r.orderId === request.orderId);
+    const all = await until(
+      async () => (await get('/v1/refunds?pageSize=100')).json<ListBody>(),
+      (l) => row(l)?.executionStatus === 'Terminated',
+    );
+    expect(row(all)).toMatchObject({ status: 'terminated', executionStatus: 'Terminated', needsAttention: false });
+    expect(row(all)?.error).toBeUndefined();
+    const attention = (await get('/v1/refunds?status=needs_attention&pageSize=100')).json<ListBody>();
+    expect(row(attention)).toBeUndefined();
   });
 });

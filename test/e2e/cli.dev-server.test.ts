@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main';
 import type { SagaStatusView } from '../../src/domain';
-import { seedOrder, useSagaStack } from '../support/stack';
+import { startRefund } from '../../src/client';
+import { FAST_POLLING, seedOrder, useSagaStack } from '../support/stack';
 
 const stack = useSagaStack();
 let dir: string;
@@ -125,12 +126,119 @@ describe('operator CLI over the real stack', () => {
     [['override', 'ord_1', 'skipStep', '--step', 'carbon'], 'operator is required'],
     [['list', '--status', 'stuck'], '--status must be one of'],
     [['frobnicate'], 'unknown command "frobnicate"'],
+    [['list', '--step', 'shipping'], '--step must be one of payment, carbon, impact, recon'],
+    [['list', '--carbon-provider', 'paypal'], '--carbon-provider must be one of stripe_climate, squake, none'],
+    [['list', '--page-token', 'garbage!!'], '--page-token'],
+    [['override', 'ord_1', 'abort', '--operator', 'ops', '--reason', 'r', '--id', 'not a key!'], '--id must be'],
+    [['override', '--where', "RefundStep = 'carbon'", '--orders', 'ord_1', 'abort'], 'exactly one of'],
+    [['override', '--orders', 'ord_1,bad id', 'abort', '--operator', 'ops', '--reason', 'r'], '--orders'],
+    [['override', '--where', "Colour = 'red'", 'abort', '--operator', 'ops', '--reason', 'r'], '--where'],
     [['status', 'ord_1', '--colour'], "Unknown option '--colour'"],
   ])('exits 2 with one line for bad input: %j', async (argv, message) => {
     const result = await cli(...argv);
     expect(result.code).toBe(2);
     expect(result.err).toContain(message);
     expect(result.err.split('\n')).toHaveLength(1);
+  });
+
+  it('exits 1 with "the saga has ended" for an override to a finished saga', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = seedOrder(sandboxes);
+    await startRefund(env.client, request, { taskQueue, sagaOptions: FAST_POLLING });
+    await env.client.workflow.getHandle(`refund-${request.orderId}`).result();
+    const ended = await cli('override', request.orderId, 'abort', '--operator', 'ops', '--reason', 'too late');
+    expect(ended).toMatchObject({ code: 1, err: 'refund-saga: rejected: the saga has ended (completed)' });
+  });
+
+  it('lists with the blocked step’s error, filters by step, prints the next page token and follows it with --all', async () => {
+    const { sandboxes } = stack();
+    const stuck = seedOrder(sandboxes, { stripeAgeSeconds: 25 * 3600 });
+    const file = join(dir, 'stuck-list.json');
+    writeFileSync(file, JSON.stringify(stuck));
+    expect((await cli('start', file)).code).toBe(0);
+    const deadline = Date.now() + 15_000;
+    let listed = await cli('list', '--status', 'needs_attention', '--step', 'carbon');
+    while (!listed.out.includes('WindowClosed') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      listed = await cli('list', '--status', 'needs_attention', '--step', 'carbon');
+    }
+    expect(listed.out).toMatch(
+      new RegExp(`${stuck.orderId}\\s+needs_attention\\s+carbon\\s+.*WindowClosed: Climate order`),
+    );
+
+    const onePage = await cli('list', '--page-size', '1');
+    expect(onePage.out).toMatch(/next page: refund-saga list --page-size 1 --page-token \S+/);
+    const everything = await cli('list', '--page-size', '1', '--all', '--json');
+    expect(everything.code).toBe(0);
+    const all = JSON.parse(everything.out) as { refunds: Array<{ orderId: string }>; nextPageToken?: string };
+    expect(all.refunds.length).toBeGreaterThan(1);
+    expect(all.refunds.map((r) => r.orderId)).toContain(stuck.orderId);
+    expect(all.nextPageToken).toBeUndefined();
+  });
+
+  it('applies a bulk override to listed orders after a dry run, a line per saga and a summary, exit 1 when one is refused', async () => {
+    const { sandboxes, taskQueue } = stack();
+    const stuck = [0, 1].map(() => seedOrder(sandboxes, { stripeAgeSeconds: 25 * 3600 }));
+    for (const [i, request] of stuck.entries()) {
+      const file = join(dir, `bulk-${i}.json`);
+      writeFileSync(file, JSON.stringify(request));
+      expect((await cli('start', file)).code).toBe(0);
+    }
+    const where = `TaskQueue = '${taskQueue}' AND RefundStatus = 'needs_attention' AND RefundStep = 'carbon'`;
+    const deadline = Date.now() + 15_000;
+    let dry = await cli(
+      'override',
+      '--where',
+      where,
+      'skipStep',
+      '--step',
+      'carbon',
+      '--operator',
+      'ops',
+      '--reason',
+      'outage',
+    );
+    while (!stuck.every((r) => dry.out.includes(r.orderId)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      dry = await cli(
+        'override',
+        '--where',
+        where,
+        'skipStep',
+        '--step',
+        'carbon',
+        '--operator',
+        'ops',
+        '--reason',
+        'outage',
+      );
+    }
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain('dry run: skipStep would be sent to');
+    expect(dry.out).toContain('--apply');
+
+    const orders = [...stuck.map((r) => r.orderId), 'ord_never_refunded'].join(',');
+    const args = [
+      'override',
+      '--orders',
+      orders,
+      'skipStep',
+      '--step',
+      'carbon',
+      '--operator',
+      'ops',
+      '--reason',
+      'outage',
+    ];
+    const applied = await cli(...args, '--apply', '--concurrency', '2');
+    expect(applied.code).toBe(1);
+    for (const request of stuck) expect(applied.out).toMatch(new RegExp(`\\[\\d/3\\] ${request.orderId} accepted`));
+    expect(applied.out).toMatch(/\[\d\/3\] ord_never_refunded failed: no refund for order ord_never_refunded/);
+    expect(applied.out).toContain('2 accepted, 0 refused, 1 failed (of 3)');
+
+    // The carbon steps are skipped now (or their sagas have ended): a second batch is refused saga by saga.
+    const again = await cli(...args, '--apply');
+    expect(again).toMatchObject({ code: 1, out: expect.stringContaining('0 accepted, 2 refused, 1 failed (of 3)') });
   });
 
   it('says so when the order has no refund', async () => {
