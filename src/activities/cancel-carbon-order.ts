@@ -5,12 +5,13 @@
  */
 import { Context } from '@temporalio/activity';
 import { ErrorType, type Amount } from '../domain';
-import { ProviderError, ProviderValidationError } from '../providers/errors';
+import { ProviderValidationError } from '../providers/errors';
 import type { SquakeClient } from '../providers/squake/client';
 import type { Purchase, PurchaseState } from '../providers/squake/schemas';
 import type { StripeClimateClient } from '../providers/stripe-climate/client';
 import { CANCEL_WINDOW_SECONDS, type ClimateOrder } from '../providers/stripe-climate/schemas';
 import { permanentFailure, rethrowProviderError } from './failures';
+import { cancelledByOneOf } from './ownership';
 
 export interface CarbonCancelResult {
   /** `reversed`: this saga cancelled it; `already_reversed`: it was cancelled, refunded or voided without us. */
@@ -37,18 +38,25 @@ const money = (minor: number, currency: string): Amount => ({
 });
 
 /**
- * What a cancelled Climate order gives back: on a cancellation we requested Stripe refunds `amount_subtotal` and keeps
- * `amount_fees`; when Frontier cancels (`expired`, `product_unavailable`) Stripe refunds `amount_total`.
+ * What a cancelled Climate order gives back: on a cancellation the merchant requested Stripe refunds `amount_subtotal`
+ * and keeps `amount_fees`; when Frontier cancels (`expired`, `product_unavailable`) Stripe refunds `amount_total`.
  */
 function stripeAmounts(order: ClimateOrder): Pick<CarbonCancelResult, 'refunded' | 'feesNotRefunded' | 'tonnes'> {
-  const requested = order.cancellation_reason === 'requested' || order.cancellation_reason === null;
-  return requested
-    ? {
+  const tonnes = order.metric_tons;
+  switch (order.cancellation_reason) {
+    case 'requested':
+      return {
         refunded: money(order.amount_subtotal, order.currency),
         feesNotRefunded: money(order.amount_fees, order.currency),
-        tonnes: order.metric_tons,
-      }
-    : { refunded: money(order.amount_total, order.currency), tonnes: order.metric_tons };
+        tonnes,
+      };
+    case 'expired':
+    case 'product_unavailable':
+      return { refunded: money(order.amount_total, order.currency), tonnes };
+    default:
+      // No reason given: which amounts came back is unknown, so none is reported.
+      return { tonnes };
+  }
 }
 
 /**
@@ -74,22 +82,6 @@ const SQUAKE_STATES: Record<PurchaseState, { kind: 'cancel' | 'done' | 'closed' 
 };
 
 export function carbonOrderActivities(clients: { stripeClimate: StripeClimateClient; squake: SquakeClient }) {
-  /**
-   * Whether one of `keys` cancelled the order: Stripe replays the first answer to a key (`Idempotent-Replayed`), so a
-   * key that cancelled it answers with the cancelled order; any other key is refused, the order being cancelled.
-   */
-  async function stripeCancelledByOneOf(orderId: string, keys: string[], signal: AbortSignal): Promise<boolean> {
-    for (const idempotencyKey of keys) {
-      try {
-        const answer = await clients.stripeClimate.cancelOrder(orderId, { idempotencyKey, signal });
-        if (answer.replayed && answer.order.status === 'canceled') return true;
-      } catch (err) {
-        if (!(err instanceof ProviderError) || err.retryable) throw err;
-      }
-    }
-    return false;
-  }
-
   return {
     /** Cancels a Stripe Climate order within 24 h of its creation. */
     cancelStripeClimateOrder: async (input: CarbonCancelInput & { orderId: string }): Promise<CarbonCancelResult> => {
@@ -98,7 +90,10 @@ export function carbonOrderActivities(clients: { stripeClimate: StripeClimateCli
         const { order } = await clients.stripeClimate.retrieveOrder(input.orderId, { signal });
         if (order.status === 'canceled') {
           const keys = [...(info.attempt > 1 ? [input.idempotencyKey] : []), ...(input.earlierKeys ?? [])];
-          const ours = await stripeCancelledByOneOf(order.id, keys, signal);
+          const ours = await cancelledByOneOf(keys, async (idempotencyKey) => {
+            const answer = await clients.stripeClimate.cancelOrder(order.id, { idempotencyKey, signal });
+            return answer.replayed && answer.order.status === 'canceled';
+          });
           return {
             outcome: ours ? 'reversed' : 'already_reversed',
             ...stripeAmounts(order),

@@ -6,9 +6,10 @@
 import { Context } from '@temporalio/activity';
 import { ErrorType, type Amount } from '../domain';
 import type { CircleClient } from '../providers/circle/client';
-import { ProviderError, ProviderValidationError } from '../providers/errors';
+import { ProviderValidationError } from '../providers/errors';
 import type { Payment } from '../providers/circle/schemas';
 import { permanentFailure, rethrowProviderError } from './failures';
+import { cancelledByOneOf } from './ownership';
 
 export interface CancelCirclePaymentInput {
   paymentId: string;
@@ -45,36 +46,24 @@ const money = (amount: { amount: string; currency: string }): Amount => ({
 const sameAmount = (a: Amount, b: Amount) => a.currency === b.currency && Number(a.value) === Number(b.value);
 
 export function circlePaymentActivities(circle: CircleClient) {
-  /**
-   * Whether one of `keys` made the payment's cancel: Circle answers a repeat of a key with the cancel it made, and
-   * refuses a key that made nothing ("already cancelled"). The payment has a cancel, so no repeat can make another.
-   */
-  async function madeByOneOf(payment: Payment, keys: string[], signal: AbortSignal): Promise<boolean> {
-    for (const idempotencyKey of keys) {
-      try {
-        const { cancel } = await circle.cancelPayment(
-          payment.id,
-          { reason: 'requested_by_customer' },
-          { idempotencyKey, signal },
-        );
-        if (cancel.id === payment.cancel?.id) return true;
-      } catch (err) {
-        if (!(err instanceof ProviderError) || err.retryable) throw err;
-      }
-    }
-    return false;
-  }
-
   /** The payment's cancel as a {@link CircleCancelState}, with who made it when `keys` are given. */
   async function stateOf(payment: Payment, keys: string[] | undefined, signal: AbortSignal) {
     const amount = money(payment.amount);
-    if (!payment.cancel) return { status: 'none' as const, amount };
-    return {
-      cancelId: payment.cancel.id,
-      status: payment.cancel.status,
-      amount,
-      ...(keys && { byThisSaga: await madeByOneOf(payment, keys, signal) }),
-    };
+    const cancel = payment.cancel;
+    if (!cancel) return { status: 'none' as const, amount };
+    // A failed cancel moved no money, and repeating a key there could make a new cancel: who made it does not matter.
+    const ask = keys && cancel.status !== 'failed';
+    const byThisSaga = ask
+      ? await cancelledByOneOf(keys, async (idempotencyKey) => {
+          const answer = await circle.cancelPayment(
+            payment.id,
+            { reason: 'requested_by_customer' },
+            { idempotencyKey, signal },
+          );
+          return answer.cancel.id === cancel.id;
+        })
+      : undefined;
+    return { cancelId: cancel.id, status: cancel.status, amount, ...(byThisSaga !== undefined && { byThisSaga }) };
   }
 
   return {

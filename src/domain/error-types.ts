@@ -39,3 +39,17 @@ export const ErrorType = {
 } as const;
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/**
+ * Failures that say the provider did not act on the request (it refused, or our own read stopped before any change):
+ * after any other failure, the provider may have acted.
+ */
+export const NOT_ACTED_ON: readonly ErrorType[] = [
+  ErrorType.WindowClosed,
+  ErrorType.NotEligible,
+  ErrorType.NotFound,
+  ErrorType.Unauthorized,
+  ErrorType.ProviderValidation,
+  ErrorType.IdempotencyConflict,
+  ErrorType.AmountMismatch,
+];

@@ -24,10 +24,21 @@ const evidence = z
   .min(1, { error: 'must not be empty' })
   .max(2000, { error: 'must be at most 2000 characters' });
 
-/** A duration as milliseconds or as `30m`, `6h`, `2d`. */
+/** The longest extension one `extendDeadline` may give: the saga's horizon, as for its deadlines. */
+export const MAX_EXTENSION_MS = 90 * 86_400_000;
+
+/** A duration as milliseconds or as `30m`, `6h`, `2d`, up to {@link MAX_EXTENSION_MS}. */
 export const DurationSchema = z.union([
-  z.number().int().positive({ error: 'must be a positive number of milliseconds' }),
-  z.string().regex(/^\d+(ms|s|m|h|d)$/, { error: 'must look like "30m", "6h" or "2d"' }),
+  z
+    .number()
+    .int()
+    .positive({ error: 'must be a positive number of milliseconds' })
+    .max(MAX_EXTENSION_MS, { error: 'must be at most 90 days' }),
+  z
+    .string()
+    .regex(/^\d{1,12}(ms|s|m|h|d)$/, { error: 'must look like "30m", "6h" or "2d"', abort: true })
+    .refine((v) => durationMs(v) > 0, { error: 'must be longer than zero' })
+    .refine((v) => durationMs(v) <= MAX_EXTENSION_MS, { error: 'must be at most 90 days' }),
 ]);
 
 /** `retryStep`: run a blocked step again now. */

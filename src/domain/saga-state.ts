@@ -64,12 +64,22 @@ export interface AppliedOverride {
   at: string;
 }
 
+/** An override that was refused (a signal, which cannot answer its sender) or discarded (it answered another block). */
+export interface RefusedOverride {
+  action: OverrideAction;
+  step?: StepName;
+  reason: string;
+  at: string;
+}
+
 /** What the `status` query and `GET /v1/refunds/{orderId}` return. */
 export interface SagaStatusView {
   orderId: string;
   status: SagaStatus;
   steps: Record<StepName, StepStatus>;
   overrides: AppliedOverride[];
+  /** Refused signals and discarded decisions, newest last (the last 20); sagas started before they were kept lack it. */
+  refusedOverrides?: RefusedOverride[];
   startedAt: string;
   updatedAt: string;
   completedAt?: string;

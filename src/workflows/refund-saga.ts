@@ -12,6 +12,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   condition,
   isCancellation,
   log,
@@ -32,6 +33,7 @@ import {
   confirmReconUpdate,
   ErrorType,
   extendDeadlineSignal,
+  NOT_ACTED_ON,
   extendDeadlineUpdate,
   RefundRequestSchema,
   refundWorkflowId,
@@ -66,6 +68,13 @@ import { formatDuration, SagaRuntime, type Decision } from './saga-runtime';
  */
 export const MONEY_TRUTH_PATCH = 'money-truth-1';
 
+/**
+ * Sagas started since this patch stay in the operators' control: Temporal's cancellation is an abort, a retry on a
+ * polling block polls at once, decisions answer the block they were made for, refused signals are recorded, and
+ * search attributes are written by the workflow itself, only when they change.
+ */
+export const OPERATOR_CONTROL_PATCH = 'operator-control-1';
+
 /** The recon window starts this long before the impact's cancellation, for clock skew between providers. */
 const RECON_SKEW_MS = 10 * 60_000;
 /** The longest the saga reads Circle after a failed cancel before it calls the payment's state unknown. */
@@ -96,7 +105,7 @@ export async function refundSaga(input: RefundSagaInput): Promise<RefundResult> 
       ErrorType.InvalidOptions,
     );
   }
-  return new RefundSaga(parsed.data, options.options, true).run();
+  return new RefundSaga(parsed.data, options.options, true, patched(OPERATOR_CONTROL_PATCH)).run();
 }
 
 class RefundSaga {
@@ -113,8 +122,10 @@ class RefundSaga {
     private readonly options: Required<RefundSagaOptions>,
     /** Started since {@link MONEY_TRUTH_PATCH}. */
     private readonly truthful: boolean,
+    /** Started since {@link OPERATOR_CONTROL_PATCH}. */
+    private readonly controlled = false,
   ) {
-    this.saga = new SagaRuntime(request);
+    this.saga = new SagaRuntime(request, controlled);
     if (truthful) this.saga.pivot = 'untouched';
     this.installHandlers();
   }
@@ -129,7 +140,7 @@ class RefundSaga {
       ['abort', abortUpdate, abortSignal],
     ] as const;
     for (const [action, update, signal] of pairs) {
-      setHandler(update as typeof retryStepUpdate, (arg) => this.saga.apply(action, arg), {
+      setHandler(update as typeof retryStepUpdate, (arg) => this.applyUpdate(action, arg), {
         validator: (arg) => {
           const reason = this.saga.rejection(action, arg);
           if (reason) throw new Error(reason);
@@ -142,14 +153,33 @@ class RefundSaga {
     });
   }
 
-  /** Signals cannot be rejected to their sender: a senseless one is logged in the details and ignored. */
-  private applySignal(action: OverrideAction, arg: unknown): void {
-    const reason = this.saga.rejection(action, arg);
-    if (reason) {
-      log.warn(`ignored ${action} signal: ${reason}`);
-      return;
+  /** An update the validator accepted; a failure to apply it fails the update, never the workflow task. */
+  private applyUpdate(action: OverrideAction, arg: Parameters<SagaRuntime['apply']>[1]) {
+    if (!this.controlled) return this.saga.apply(action, arg);
+    try {
+      return this.saga.apply(action, arg);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`${action} could not be applied: ${(err as Error).message}`, 'Rejected');
     }
-    this.saga.apply(action, arg as Parameters<SagaRuntime['apply']>[1]);
+  }
+
+  /**
+   * Signals cannot be rejected to their sender: a senseless one is ignored, and recorded in the status and the UI's
+   * current details with the reason. No input makes the handler throw.
+   */
+  private applySignal(action: OverrideAction, arg: unknown): void {
+    let reason: string | undefined;
+    try {
+      reason = this.saga.rejection(action, arg);
+      if (!reason) this.saga.apply(action, arg as Parameters<SagaRuntime['apply']>[1]);
+    } catch (err) {
+      if (!this.controlled) throw err;
+      reason = `could not be applied: ${(err as Error).message}`;
+    }
+    if (!reason) return;
+    log.warn(`ignored ${action} signal: ${reason}`);
+    const step = (arg as { step?: unknown } | null)?.step;
+    this.saga.refuse(action, reason, STEPS.includes(step as StepName) ? (step as StepName) : undefined);
   }
 
   private activities(options: typeof providerCall | typeof statusCheck, summary: string) {
@@ -169,14 +199,46 @@ class RefundSaga {
       : stepIdempotencyKey(this.workflowId, step, generation);
   }
 
-  /** The step's current key and those of its earlier generations. */
+  /** The step's current key, and the keys of earlier generations whose call may have reached the provider. */
   private keys(step: StepName): { idempotencyKey: string; earlierKeys: string[] } {
     const generation = this.truthful ? this.saga.generations[step] : 1;
-    const earlierKeys = Array.from({ length: generation - 1 }, (_, i) => this.key(step, i + 1));
-    return { idempotencyKey: this.key(step, generation), earlierKeys };
+    const earlier = this.controlled
+      ? this.saga.mayHaveActed[step].filter((g) => g < generation)
+      : Array.from({ length: generation - 1 }, (_, i) => i + 1);
+    return { idempotencyKey: this.key(step, generation), earlierKeys: earlier.map((g) => this.key(step, g)) };
   }
 
+  /** Notes that the step's current call failed without a clear refusal: the provider may have acted on it. */
+  private noteFailure(step: StepName, error: StepError): void {
+    const generation = this.saga.generations[step];
+    const acted = this.saga.mayHaveActed[step];
+    if (!NOT_ACTED_ON.includes(error.type as ErrorType) && !acted.includes(generation)) acted.push(generation);
+  }
+
+  /**
+   * Runs the saga. Temporal's own cancellation (the UI's "Request Cancellation", `temporal workflow cancel`) is an
+   * abort: the saga finishes through the abort path in a scope that cannot be cancelled, and returns its result.
+   */
   async run(): Promise<RefundResult> {
+    if (!this.controlled) return this.runSteps();
+    try {
+      return await this.runSteps();
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      return CancellationScope.nonCancellable(() => this.abortOnCancellation());
+    }
+  }
+
+  private async abortOnCancellation(): Promise<RefundResult> {
+    this.saga.apply('abort', {
+      operator: 'temporal',
+      reason: 'Temporal cancellation was requested (the UI’s Request Cancellation, or temporal workflow cancel)',
+    });
+    if (!this.pivotPassed) await this.settlePivotBeforeAbort();
+    return this.finish('aborted');
+  }
+
+  private async runSteps(): Promise<RefundResult> {
     this.saga.publish();
     const { paymentId } = this.request.payment;
 
@@ -188,9 +250,14 @@ class RefundSaga {
             idempotencyKey: this.key('payment', 1),
           }),
         );
-    if (!pivot.ok && pivot.decision === 'abort') return this.finish('aborted');
+    if (!pivot.ok && pivot.decision === 'abort') {
+      if (this.controlled) await this.settlePivotBeforeAbort();
+      return this.finish('aborted');
+    }
     this.pivotPassed = true;
     const settlement = pivot.ok ? this.awaitSettlement(pivot.value) : Promise.resolve();
+    // A cancellation ends the main path first; the wait's own rejection must not go unhandled.
+    if (this.controlled) settlement.catch(() => undefined);
 
     await this.runCarbon();
     if (!this.saga.abortRequested) await this.runImpact();
@@ -214,21 +281,22 @@ class RefundSaga {
       this.saga.pivot = 'in_flight';
       this.saga.update('payment', { state: 'in_progress', attempts: this.saga.step('payment').attempts + 1 });
       let error: StepError;
-      try {
-        const value = await this.activities(
-          providerCall,
-          `Cancel Circle payment ${paymentId.slice(0, 8)}…`,
-        ).cancelCirclePayment({
+      const cancel = () =>
+        this.activities(providerCall, `Cancel Circle payment ${paymentId.slice(0, 8)}…`).cancelCirclePayment({
           paymentId,
           idempotencyKey,
           earlierKeys,
           expectedAmount: this.request.amount,
           acceptAmount: this.saga.amountAccepted,
         });
+      try {
+        // A cancel in flight is never cut off: whatever stops the saga takes effect once Circle has answered.
+        const value = await (this.controlled ? CancellationScope.nonCancellable(cancel) : cancel());
         this.saga.pivot = 'passed';
         return { ok: true, value };
       } catch (err) {
         error = this.describeFailure(err);
+        if (this.controlled) this.noteFailure('payment', error);
       }
       if (error.type === ErrorType.AmountMismatch) {
         this.saga.pivot = 'not_cancelled';
@@ -262,9 +330,31 @@ class RefundSaga {
         ),
       ).getCircleCancelStatus({ paymentId, keys });
     } catch (err) {
-      if (err instanceof ActivityFailure && !isCancellation(err)) return undefined;
-      throw err;
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      // Circle does not know the payment: nothing of it can have been cancelled.
+      const notFound = err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.NotFound;
+      return this.controlled && notFound ? { status: 'none' } : undefined;
     }
+  }
+
+  /**
+   * Before an abort reports the payment, reads Circle once more when a cancel may have been sent (a call failed
+   * without a clear refusal, or was in flight): a cancel found, or no answer, hands the payment and everything after it
+   * to manual handling rather than saying nothing changed.
+   */
+  private async settlePivotBeforeAbort(): Promise<void> {
+    const mayHaveActed = this.saga.mayHaveActed.payment.length > 0 || this.saga.pivot === 'in_flight';
+    if (!this.truthful || !mayHaveActed) return;
+    const { idempotencyKey, earlierKeys } = this.keys('payment');
+    const found = await this.readPivot([idempotencyKey, ...earlierKeys]);
+    if (found?.status === 'none') return;
+    this.pivotPassed = true;
+    if (found) this.payment = { cancelId: found.cancelId, amount: found.amount, byThisSaga: found.byThisSaga };
+    this.saga.update('payment', {
+      detail: found
+        ? `Circle holds cancel ${found.cancelId} (${found.status}); left for manual handling`
+        : 'whether Circle cancelled the payment is unknown (Circle could not be read); left for manual handling',
+    });
   }
 
   /**
@@ -282,7 +372,10 @@ class RefundSaga {
       try {
         return { ok: true, value: await call() };
       } catch (err) {
-        const decision = await this.blockUntilDecided(step, this.describeFailure(err));
+        if (isCancellation(err) && this.controlled) throw err;
+        const error = this.describeFailure(err);
+        if (this.controlled) this.noteFailure(step, error);
+        const decision = await this.blockUntilDecided(step, error);
         if (decision !== 'retry' && decision !== 'extended') return { ok: false, decision };
       }
     }
@@ -303,9 +396,9 @@ class RefundSaga {
 
   /** Blocks the step until an operator decides; the saga shows `needs_attention` meanwhile. */
   private async blockUntilDecided(step: StepName, error: StepError): Promise<Exclude<Decision, 'retry'> | 'retry'> {
-    this.saga.block(step, error);
-    await condition(() => this.saga.hasDecision(step));
-    return this.saga.takeDecision(step)!;
+    const block = this.saga.block(step, error);
+    await condition(() => this.saga.hasDecision(step, block));
+    return this.saga.takeDecision(step, block)!;
   }
 
   private describeFailure(err: unknown): StepError {
@@ -376,7 +469,7 @@ class RefundSaga {
     step: 'payment' | 'recon',
     deadlineMs: number,
     waitSummary: (ms: number) => string,
-    poll: () => Promise<Attempt<'done' | 'again'>>,
+    poll: () => Promise<Attempt<'done' | 'again' | 'now'>>,
     nudged: () => boolean = () => false,
   ): Promise<'done' | 'skip' | 'abort' | 'confirmed'> {
     this.saga.update(step, { state: 'waiting', deadline: new Date(Date.now() + deadlineMs).toISOString() });
@@ -385,6 +478,11 @@ class RefundSaga {
       const result = await poll();
       if (!result.ok) return result.decision;
       if (result.value === 'done') return 'done';
+      if (result.value === 'now') {
+        // An operator's retry means now: poll at once, from the first interval again.
+        delay = this.options.pollInitialMs;
+        continue;
+      }
 
       const remaining = Date.parse(this.saga.step(step).deadline!) - Date.now();
       if (remaining <= 0) {
@@ -439,7 +537,7 @@ class RefundSaga {
         });
         if (decision === 'skip' || decision === 'abort' || decision === 'confirmed') return { ok: false, decision };
         status = 'pending';
-        return { ok: true, value: 'again' };
+        return { ok: true, value: this.controlled ? 'now' : 'again' };
       },
       () => this.saga.settlementNudged,
     );
@@ -493,7 +591,7 @@ class RefundSaga {
         });
         if (decision === 'skip' || decision === 'abort' || decision === 'confirmed') return { ok: false, decision };
         this.saga.update('recon', { state: 'waiting' });
-        return { ok: true, value: 'again' };
+        return { ok: true, value: this.controlled ? 'now' : 'again' };
       },
     );
     if (outcome === 'done')
@@ -521,7 +619,9 @@ class RefundSaga {
     return this.impact?.outcome === 'reversed' && !Number.isNaN(cancelledAt) ? cancelledAt : impactTime;
   }
 
-  private finish(outcome: 'completed' | 'aborted'): RefundResult {
+  private finish(requested: 'completed' | 'aborted'): RefundResult {
+    // An abort that finds nothing left to do has changed nothing: the refund is complete.
+    const outcome = this.controlled && STEPS.every((s) => this.saga.isFinished(s)) ? 'completed' : requested;
     this.saga.finish(outcome);
     const view = this.saga.view;
     const stepOutcome = (step: StepName, reversed: StepOutcome = 'reversed'): StepOutcome => {

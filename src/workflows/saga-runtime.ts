@@ -2,9 +2,11 @@
  * The saga's state inside the workflow: step states, operator decisions, override validation, and publishing to the
  * Temporal UI (current details and search attributes). Deterministic: only workflow time and workflow APIs.
  */
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   CarbonProviderKey,
+  CirclePaymentIdKey,
   durationMs,
   ErrorType,
   NeedsAttentionKey,
@@ -14,6 +16,7 @@ import {
   RefundStepKey,
   STEPS,
   type AppliedOverride,
+  type RefusedOverride,
   type OverrideAction,
   type RefundRequest,
   type SagaStatus,
@@ -25,6 +28,24 @@ import {
 
 /** What an operator decided for a step that waits on them. */
 export type Decision = 'retry' | 'skip' | 'abort' | 'extended' | 'confirmed';
+
+/** Decisions that end a step whatever it waits for; the others answer one block, or the wait. */
+const STEP_ENDING: ReadonlyArray<Decision> = ['skip', 'confirmed'];
+
+/** A decision and the block it answers (`undefined`: it answers the step's wait, not a block). */
+interface PendingDecision {
+  decision: Decision;
+  action: OverrideAction;
+  block?: number;
+}
+
+/** How many refused or discarded overrides the status keeps, newest last. */
+const REFUSALS_KEPT = 20;
+
+/** Operator and provider text as plain text inside the markdown of the UI's current details. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/\s+/g, ' ').replace(/[\\`*_{}[\]()<>#+!|~]/g, (c) => `\\${c}`);
+}
 
 /**
  * What the saga knows of Circle's cancel: nothing sent yet, a call in flight, Circle read and showing no cancel,
@@ -60,7 +81,10 @@ const now = () => new Date().toISOString();
 export class SagaRuntime {
   readonly view: SagaStatusView;
   /** Decisions sent by operators, consumed by the step waiting for them. */
-  private readonly decisions: Partial<Record<StepName, Decision>> = {};
+  private readonly decisions: Partial<Record<StepName, PendingDecision>> = {};
+  /** The block each blocked step is in, numbered; decisions are bound to it when the saga binds them. */
+  private readonly blocks: Partial<Record<StepName, number>> = {};
+  private blockCount = 0;
   abortRequested = false;
   /** Set by the Circle webhook signal; the settlement wait polls at once. */
   settlementNudged = false;
@@ -72,9 +96,20 @@ export class SagaRuntime {
   pivot?: PivotState;
   /** An operator retried past an `AmountMismatch`: cancel the payment for the amount Circle holds. */
   amountAccepted = false;
+  /** Key generations of each step whose call may have reached the provider (it failed without a clear refusal). */
+  readonly mayHaveActed: Record<StepName, number[]> = { payment: [], carbon: [], impact: [], recon: [] };
+  /** Search attribute values as the server holds them, by key, so only changes are upserted. */
+  private readonly attributes = new Map<string, string | boolean>();
   private published = '';
 
-  constructor(readonly request: RefundRequest) {
+  /**
+   * `controlled`: started since operator-control-1, so decisions are bound to their block, refusals are recorded and
+   * search attributes are written from the workflow itself, only when they change.
+   */
+  constructor(
+    readonly request: RefundRequest,
+    private readonly controlled = false,
+  ) {
     const at = now();
     const step = (applies: boolean): StepStatus => ({ state: applies ? 'pending' : 'not_applicable', attempts: 0 });
     this.view = {
@@ -87,9 +122,15 @@ export class SagaRuntime {
         recon: step(!!request.recon),
       },
       overrides: [],
+      ...(controlled && { refusedOverrides: [] }),
       startedAt: at,
       updatedAt: at,
     };
+    if (controlled) {
+      for (const { key, value } of workflowInfo().typedSearchAttributes.getAll()) {
+        if (typeof value === 'string' || typeof value === 'boolean') this.attributes.set(key.name, value);
+      }
+    }
   }
 
   step(name: StepName): StepStatus {
@@ -107,19 +148,54 @@ export class SagaRuntime {
     this.publish();
   }
 
-  block(name: StepName, error: StepError): void {
+  /**
+   * Blocks the step and returns the block's number. A pending decision that answered something else (the wait, or an
+   * earlier block) and does not end the step is discarded, and the status says so.
+   */
+  block(name: StepName, error: StepError): number {
+    const block = ++this.blockCount;
+    this.blocks[name] = block;
+    const pending = this.decisions[name];
+    if (this.controlled && pending && !STEP_ENDING.includes(pending.decision)) {
+      delete this.decisions[name];
+      this.refuse(
+        pending.action,
+        `discarded: it answered ${pending.block ? 'an earlier block' : 'the wait'} of step ${name}, which is now blocked by ${error.type}`,
+        name,
+      );
+    }
     this.update(name, { state: 'blocked', lastError: error });
+    return block;
   }
 
-  /** Takes the operator's decision for a step, if one arrived. */
-  takeDecision(name: StepName): Decision | undefined {
-    const decision = this.abortRequested ? 'abort' : this.decisions[name];
+  /** Whether a decision for the step (and, when bound, for this block) has arrived. */
+  hasDecision(name: StepName, block?: number): boolean {
+    return this.abortRequested || this.fits(name, block);
+  }
+
+  /** Takes the operator's decision for a step (and this block), if one arrived. */
+  takeDecision(name: StepName, block?: number): Decision | undefined {
+    if (this.abortRequested) return 'abort';
+    if (!this.fits(name, block)) return undefined;
+    const { decision } = this.decisions[name]!;
     delete this.decisions[name];
     return decision;
   }
 
-  hasDecision(name: StepName): boolean {
-    return this.abortRequested || this.decisions[name] !== undefined;
+  private fits(name: StepName, block: number | undefined): boolean {
+    const pending = this.decisions[name];
+    if (!pending) return false;
+    return !this.controlled || STEP_ENDING.includes(pending.decision) || pending.block === block;
+  }
+
+  /** Records an override that was refused (a signal) or discarded, in the status and the UI's current details. */
+  refuse(action: OverrideAction, reason: string, step?: StepName): void {
+    const refused = this.view.refusedOverrides;
+    if (!refused) return;
+    const entry: RefusedOverride = { action, reason, at: now(), ...(step && { step }) };
+    refused.push(entry);
+    refused.splice(0, Math.max(0, refused.length - REFUSALS_KEPT));
+    this.publish();
   }
 
   /** The overall status, derived from the steps. */
@@ -157,6 +233,17 @@ export class SagaRuntime {
       step: this.currentStep(),
       attention: this.view.status === 'needs_attention',
     };
+    if (this.controlled) {
+      this.upsertChanged([
+        { key: RefundStatusKey, value: attributes.status },
+        { key: RefundStepKey, value: attributes.step },
+        { key: NeedsAttentionKey, value: attributes.attention },
+        { key: OrderIdKey, value: this.request.orderId },
+        { key: CarbonProviderKey, value: this.request.carbon?.provider ?? 'none' },
+        { key: CirclePaymentIdKey, value: this.request.payment.paymentId },
+      ]);
+      return;
+    }
     const key = JSON.stringify(attributes);
     if (key === this.published) return;
     this.published = key;
@@ -169,13 +256,24 @@ export class SagaRuntime {
     ]);
   }
 
+  /**
+   * Upserts the attributes whose value differs from what the server holds: on the first task, whatever the start did
+   * not set (a saga started by `temporal workflow start` gets them all, `CirclePaymentId` included); later, changes.
+   */
+  private upsertChanged(pairs: SearchAttributeUpdatePair[]): void {
+    const changed = pairs.filter(({ key, value }) => this.attributes.get(key.name) !== value);
+    if (!changed.length) return;
+    for (const { key, value } of changed) this.attributes.set(key.name, value as string | boolean);
+    upsertSearchAttributes(changed);
+  }
+
   /** The markdown step table shown as the run's current details in the Temporal UI. */
   markdown(): string {
     const rows = STEPS.map((name) => {
       const s = this.step(name);
       const note = s.lastError ? `${s.lastError.type}: ${s.lastError.message}` : (s.detail ?? '');
       const deadline = s.deadline && !this.isFinished(name) ? ` (deadline ${s.deadline})` : '';
-      return `| ${name} | ${s.state} | ${s.attempts} | ${note.replace(/\|/g, '/')}${deadline} |`;
+      return `| ${name} | ${s.state} | ${s.attempts} | ${escapeMarkdown(note)}${deadline} |`;
     });
     const lines = [`**Refund ${this.request.orderId}** — ${this.view.status}`, ''];
     if (this.view.status === 'needs_attention') {
@@ -185,6 +283,13 @@ export class SagaRuntime {
       );
     }
     lines.push('| step | state | attempts | detail |', '|---|---|---|---|', ...rows);
+    const refused = this.view.refusedOverrides?.slice(-3) ?? [];
+    if (refused.length) {
+      lines.push('', 'Refused or discarded overrides, newest last:');
+      lines.push(
+        ...refused.map((r) => `- ${r.at} ${r.action}${r.step ? ` (${r.step})` : ''}: ${escapeMarkdown(r.reason)}`),
+      );
+    }
     return lines.join('\n');
   }
 
@@ -243,6 +348,11 @@ export class SagaRuntime {
     };
     this.view.overrides.push(entry);
     if (step && input.evidence) this.evidence[step] = input.evidence;
+    // A decision answers the block current when it was accepted, or the step's wait when it is not blocked.
+    const decide = (name: StepName, decision: Decision) => {
+      const block = this.step(name).state === 'blocked' ? this.blocks[name] : undefined;
+      this.decisions[name] = { decision, action, block };
+    };
     // The step's state changes at once, so the update's answer shows the override's effect; the waiting step then
     // picks up the decision.
     switch (action) {
@@ -250,30 +360,30 @@ export class SagaRuntime {
         this.abortRequested = true;
         break;
       case 'retryStep':
-        this.decisions[step!] = 'retry';
+        decide(step!, 'retry');
         this.generations[step!] += 1;
         if (this.step(step!).lastError?.type === ErrorType.AmountMismatch) this.amountAccepted = true;
         Object.assign(this.step(step!), { state: 'in_progress', detail: `retry requested by ${input.operator}` });
         break;
       case 'confirmRecon':
-        this.decisions.recon = 'confirmed';
+        decide('recon', 'confirmed');
         Object.assign(this.step('recon'), {
           state: 'succeeded',
           detail: `confirmed by ${input.operator}: ${input.evidence}`,
         });
         break;
       case 'skipStep':
-        if (this.step(step!).state !== 'pending') this.decisions[step!] = 'skip';
+        if (this.step(step!).state !== 'pending') decide(step!, 'skip');
         Object.assign(this.step(step!), { state: 'skipped', detail: `skipped by ${input.operator}: ${input.reason}` });
         break;
       case 'extendDeadline': {
         const current = Date.parse(this.step(step!).deadline ?? now());
         const base = Math.max(current, Date.now());
+        decide(step!, 'extended');
         Object.assign(this.step(step!), {
           state: 'waiting',
           deadline: new Date(base + durationMs(input.duration!)).toISOString(),
         });
-        this.decisions[step!] = 'extended';
         break;
       }
     }

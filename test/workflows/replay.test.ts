@@ -21,6 +21,8 @@ describe('replay of recorded refundSaga histories', () => {
         // Recorded by the version before money-truth-1: a payment blocked by an outage, then aborted. It replays only
         // because the new pivot read is behind patched().
         'v0-payment-outage-then-aborted',
+        'temporal-cancel-while-blocked',
+        'recon-mismatch-retried-now',
       ]),
     );
   });

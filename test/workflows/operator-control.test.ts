@@ -1,0 +1,289 @@
+/**
+ * Operators stay in control (time-skipping server, stubbed activities): Temporal's own cancellation is an abort,
+ * retry means now, decisions answer the block they were made for, refused signals are recorded, and no input breaks
+ * the saga.
+ */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReconLookup } from '../../src/activities';
+import { startRefund } from '../../src/client';
+import {
+  CirclePaymentIdKey,
+  ErrorType,
+  extendDeadlineSignal,
+  extendDeadlineUpdate,
+  NeedsAttentionKey,
+  OrderIdKey,
+  OVERRIDE_ACTIONS,
+  RefundStatusKey,
+  retryStepSignal,
+  retryStepUpdate,
+  skipStepUpdate,
+  statusQuery,
+} from '../../src/domain';
+import type { refundSaga } from '../../src/workflows';
+import { validRequest } from '../support/fixtures';
+import { recordHistory } from '../support/histories';
+import { counted, succeedingActivities, waitForStatus, withSagaWorker } from '../support/saga';
+import { timeSkippingEnvironment } from '../support/temporal';
+
+const MINUTE = 60_000;
+const who = { operator: 'ops@example.com', reason: 'checked with the provider' };
+let env: TestWorkflowEnvironment;
+let orderSeq = 0;
+const nextOrder = () => `ord_oc_${++orderSeq}`;
+
+beforeAll(async () => {
+  env = await timeSkippingEnvironment();
+});
+afterAll(() => env?.teardown());
+
+const permanent = (type: string, message: string) => () =>
+  Promise.reject(ApplicationFailure.create({ type, message, nonRetryable: true }));
+const none = (): Promise<ReconLookup> => Promise.resolve({ kind: 'none', scanned: 1 });
+const mismatch = (): Promise<ReconLookup> =>
+  Promise.resolve({
+    kind: 'mismatched',
+    recordId: 'rev-x',
+    differences: ['total: expected 12.6, found 11.6'],
+    scanned: 1,
+  });
+const matched = (): Promise<ReconLookup> =>
+  Promise.resolve({ kind: 'matched', recordId: 'rev-1', fundsDateTime: '2026-11-22T12:05:00.000Z', scanned: 1 });
+
+async function start(taskQueue: string, request = validRequest(nextOrder()), sagaOptions = {}) {
+  const started = await startRefund(env.client, request, { taskQueue, sagaOptions });
+  return env.client.workflow.getHandle<typeof refundSaga>(started.workflowId);
+}
+
+describe('Temporal cancellation is an abort', () => {
+  it('ends a blocked saga aborted with the steps left listed, and clears NeedsAttention', async () => {
+    const { result, attributes } = await withSagaWorker(
+      env,
+      succeedingActivities({ cancelStripeClimateOrder: permanent(ErrorType.WindowClosed, 'created 25 h ago') }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.status === 'needs_attention');
+        await handle.cancel();
+        const result = await handle.result();
+        await recordHistory('temporal-cancel-while-blocked', handle);
+        return { result, attributes: (await handle.describe()).typedSearchAttributes };
+      },
+    );
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'reversed' },
+      leftForManualHandling: ['carbon', 'impact', 'recon'],
+    });
+    expect(result.overrides).toEqual([
+      expect.objectContaining({ action: 'abort', operator: 'temporal', reason: expect.stringContaining('cancel') }),
+    ]);
+    expect(attributes.get(NeedsAttentionKey)).toBe(false);
+    expect(attributes.get(RefundStatusKey)).toBe('aborted');
+  });
+
+  it('does not wedge a saga cancelled while it waits for Circle to settle: the payment is left for manual handling', async () => {
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({
+        getCircleCancelStatus: () => Promise.resolve({ cancelId: 'cancel-1', status: 'pending' }),
+      }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.status === 'awaiting_settlement');
+        await handle.cancel();
+        return handle.result();
+      },
+    );
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'left_for_manual_handling', cancelId: 'cancel-1' },
+      carbon: { outcome: 'reversed' },
+      leftForManualHandling: ['payment'],
+    });
+  });
+
+  it('ends a saga cancelled before the pivot, with Circle showing no cancel, aborted with nothing changed', async () => {
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({
+        cancelCirclePayment: permanent(ErrorType.NotEligible, 'payment failed'),
+        getCircleCancelStatus: () => Promise.resolve({ status: 'none', amount: { value: '12.60', currency: 'USD' } }),
+      }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.status === 'needs_attention');
+        await handle.cancel();
+        return handle.result();
+      },
+    );
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'not_started' },
+      leftForManualHandling: [],
+    });
+  });
+});
+
+describe('retry means now, and decisions answer their own block', () => {
+  it('polls at once after retryStep on a recon mismatch, instead of waiting out the grown interval', async () => {
+    const find = counted((call: number) => (call < 5 ? none() : call === 5 ? mismatch() : matched()));
+    const { retriedAt, result } = await withSagaWorker(
+      env,
+      succeedingActivities({ findReconReversal: find }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest(nextOrder()), { pollInitialMs: MINUTE });
+        // Polls at 0, 1, 3, 7 and 15 minutes; the fifth finds the mismatch, when the next interval would be 16 minutes.
+        await env.sleep(20 * MINUTE);
+        await waitForStatus(handle, (s) => s.status === 'needs_attention');
+        const after = await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'recon', ...who }] });
+        const result = await handle.result();
+        await recordHistory('recon-mismatch-retried-now', handle);
+        return { retriedAt: Date.parse(after.updatedAt), result };
+      },
+    );
+    expect(find.calls).toHaveLength(6);
+    expect(result.recon.outcome).toBe('reversed');
+    expect(Date.parse(result.completedAt) - retriedAt).toBeLessThan(MINUTE);
+  });
+
+  it('does not let an extendDeadline sent during a recon poll swallow the mismatch that poll finds', async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const find = counted((call: number) => (call === 1 ? released.then(mismatch) : none()));
+    await withSagaWorker(env, succeedingActivities({ findReconReversal: find }), async (taskQueue) => {
+      const handle = await start(taskQueue, validRequest(nextOrder()), { pollInitialMs: MINUTE });
+      await waitForStatus(handle, (s) => s.status === 'awaiting_recon' && find.calls.length === 1);
+      await handle.executeUpdate(extendDeadlineUpdate, { args: [{ step: 'recon', duration: '1d', ...who }] });
+      release();
+      const blocked = await waitForStatus(handle, (s) => s.status === 'needs_attention');
+      expect(blocked.steps.recon.lastError?.type).toBe(ErrorType.ReconMismatch);
+      expect(blocked.refusedOverrides).toEqual([
+        expect.objectContaining({ action: 'extendDeadline', reason: expect.stringContaining('ReconMismatch') }),
+      ]);
+      await handle.terminate('test done');
+    });
+  });
+});
+
+describe('no input breaks the saga', () => {
+  it('records a senseless signal in the status, with the reason, instead of only a worker log line', async () => {
+    await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+      await handle.signal(retryStepSignal, { step: 'recon', ...who });
+      const status = await waitForStatus(handle, (s) => (s.refusedOverrides?.length ?? 0) > 0);
+      expect(status.refusedOverrides).toEqual([
+        expect.objectContaining({
+          action: 'retryStep',
+          reason: expect.stringContaining('only a blocked step can be retried'),
+          at: expect.any(String),
+        }),
+      ]);
+      await handle.terminate('test done');
+    });
+  });
+
+  it('refuses an extension past the saga’s horizon, as an update and as a signal, and goes on', async () => {
+    await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+      const huge = { step: 'recon' as const, duration: '100000000d', ...who };
+      const err = await handle.executeUpdate(extendDeadlineUpdate, { args: [huge] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(((err as WorkflowUpdateFailedError).cause as Error).message).toContain('duration');
+      await handle.signal(extendDeadlineSignal, huge);
+      const status = await waitForStatus(handle, (s) => (s.refusedOverrides?.length ?? 0) > 0);
+      expect(status.refusedOverrides?.[0]?.reason).toContain('duration');
+      await handle.executeUpdate(skipStepUpdate, { args: [{ step: 'recon', ...who }] });
+      expect((await handle.result()).outcome).toBe('completed');
+    });
+  });
+
+  it('answers its status and completes whatever is thrown at its handlers, as updates and as signals', async () => {
+    const step = fc.constantFrom('payment', 'carbon', 'impact', 'recon', 'other', '', 7, null);
+    const text = fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom('x\n## APPROVED [ok](https://e.x)', '|', ''));
+    const input = fc.oneof(
+      fc.record(
+        {
+          step,
+          operator: text,
+          reason: text,
+          evidence: text,
+          duration: fc.oneof(
+            fc.integer(),
+            fc.double(),
+            fc.constantFrom('100000000d', '1d', '0s', '-1h', '9'.repeat(30) + 'ms'),
+          ),
+          extra: fc.anything(),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.anything(),
+    );
+    const message = fc.record({ action: fc.constantFrom(...OVERRIDE_ACTIONS), input, asSignal: fc.boolean() });
+    await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 6 }), async (messages) => {
+          const handle = await start(taskQueue);
+          await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+          for (const { action, input: arg, asSignal } of messages) {
+            if (asSignal) await handle.signal(action, arg);
+            else await handle.executeUpdate(action, { args: [arg] }).catch((e: unknown) => e);
+          }
+          const status = await handle.query(statusQuery);
+          expect(status.orderId).toBeDefined();
+          if (status.status !== 'completed' && status.status !== 'aborted') {
+            const skip = { step: 'recon', ...who };
+            if (status.steps.recon.state !== 'skipped')
+              await handle.executeUpdate(skipStepUpdate, { args: [skip] }).catch(() => undefined);
+          }
+          const result = await handle.result();
+          expect(['completed', 'aborted']).toContain(result.outcome);
+        }),
+        {
+          numRuns: 15,
+          // The inputs that broke sagas before: an extension past any date, as a signal; markdown in the evidence.
+          examples: [
+            [
+              [
+                {
+                  action: 'extendDeadline' as const,
+                  input: { step: 'recon', duration: '100000000d', ...who },
+                  asSignal: true,
+                },
+                {
+                  action: 'skipStep' as const,
+                  input: { step: 'recon', evidence: 'x\n## APPROVED [ok](https://e.x)', ...who },
+                  asSignal: false,
+                },
+              ],
+            ],
+          ],
+        },
+      );
+    });
+  });
+});
+
+describe('search attributes come from the workflow itself', () => {
+  it('sets every search attribute on its first task when started without them (temporal workflow start, another SDK)', async () => {
+    await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
+      const request = validRequest(nextOrder());
+      const handle = await env.client.workflow.start('refundSaga', {
+        taskQueue,
+        workflowId: `refund-${request.orderId}`,
+        args: [{ request }],
+      });
+      await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+      const attributes = (await handle.describe()).typedSearchAttributes;
+      expect(attributes.get(CirclePaymentIdKey)).toBe(request.payment.paymentId);
+      expect(attributes.get(OrderIdKey)).toBe(request.orderId);
+      expect(attributes.get(RefundStatusKey)).toBe('awaiting_recon');
+      await handle.terminate('test done');
+    });
+  });
+});
