@@ -77,6 +77,8 @@ export const OPERATOR_CONTROL_PATCH = 'operator-control-1';
 
 /** The recon window starts this long before the impact's cancellation, for clock skew between providers. */
 const RECON_SKEW_MS = 10 * 60_000;
+/** What an interrupted read returns: an operator's decision ended its step while it ran. */
+const CUT_SHORT = Symbol('cut short');
 /** The longest the saga reads Circle after a failed cancel before it calls the payment's state unknown. */
 const PIVOT_READ_BOUND_MS = 2 * 60_000;
 
@@ -361,7 +363,7 @@ class RefundSaga {
    * Calls a provider until it answers, a permanent failure meets an operator's decision, or the saga is aborted.
    * Each failure blocks the step; `retryStep` calls again.
    */
-  private async attempt<T>(step: StepName, call: () => Promise<T>): Promise<Attempt<T>> {
+  private async attempt<T>(step: StepName, call: () => Promise<T>, interruptible = false): Promise<Attempt<T>> {
     for (;;) {
       if (this.saga.abortRequested) return { ok: false, decision: 'abort' };
       const current = this.saga.step(step);
@@ -370,7 +372,9 @@ class RefundSaga {
         attempts: current.attempts + 1,
       });
       try {
-        return { ok: true, value: await call() };
+        const value = interruptible && this.controlled ? await this.interruptible(step, call) : await call();
+        if (value === CUT_SHORT) return { ok: false, decision: this.saga.takeDecision(step) as 'skip' | 'abort' };
+        return { ok: true, value };
       } catch (err) {
         if (isCancellation(err) && this.controlled) throw err;
         const error = this.describeFailure(err);
@@ -378,6 +382,30 @@ class RefundSaga {
         const decision = await this.blockUntilDecided(step, error);
         if (decision !== 'retry' && decision !== 'extended') return { ok: false, decision };
       }
+    }
+  }
+
+  /**
+   * Runs a read (a poll) so that an abort or a decision ending its step (skip, confirm) cuts it short, even while the
+   * read is being retried through an outage; a call that may change something is never run this way.
+   */
+  private async interruptible<T>(step: StepName, read: () => Promise<T>): Promise<T | typeof CUT_SHORT> {
+    const reading = new CancellationScope();
+    const watching = new CancellationScope();
+    const ending = () => this.saga.stepEnding(step);
+    watching
+      .run(() => condition(ending))
+      .then(
+        () => reading.cancel(),
+        () => undefined,
+      );
+    try {
+      return await reading.run(read);
+    } catch (err) {
+      if (isCancellation(err) && ending() && !CancellationScope.current().consideredCancelled) return CUT_SHORT;
+      throw err;
+    } finally {
+      watching.cancel();
     }
   }
 
@@ -514,10 +542,13 @@ class RefundSaga {
       async () => {
         if (status === 'pending' || status === 'none') {
           this.saga.settlementNudged = false;
-          const read = await this.attempt('payment', () =>
-            this.activities(statusCheck, `Check Circle cancel of ${paymentId.slice(0, 8)}…`).getCircleCancelStatus({
-              paymentId,
-            }),
+          const read = await this.attempt(
+            'payment',
+            () =>
+              this.activities(statusCheck, `Check Circle cancel of ${paymentId.slice(0, 8)}…`).getCircleCancelStatus({
+                paymentId,
+              }),
+            true,
           );
           if (!read.ok) return read;
           status = read.value.status;
@@ -561,15 +592,18 @@ class RefundSaga {
       this.options.reconDeadlineMs,
       (ms) => `Wait ${formatDuration(ms)} for the recon feed to show the reversal`,
       async () => {
-        const lookup = await this.attempt('recon', () =>
-          this.activities(
-            statusCheck,
-            `Look for the reversal of allocation ${recon.fundsAllocationId.slice(0, 8)}…`,
-          ).findReconReversal({
-            fundsAllocationId: recon.fundsAllocationId,
-            consumerReference: recon.consumerReference,
-            since,
-          }),
+        const lookup = await this.attempt(
+          'recon',
+          () =>
+            this.activities(
+              statusCheck,
+              `Look for the reversal of allocation ${recon.fundsAllocationId.slice(0, 8)}…`,
+            ).findReconReversal({
+              fundsAllocationId: recon.fundsAllocationId,
+              consumerReference: recon.consumerReference,
+              since,
+            }),
+          true,
         );
         if (!lookup.ok) return lookup;
         const found = lookup.value;

@@ -182,6 +182,12 @@ export class SagaRuntime {
     return decision;
   }
 
+  /** Whether an abort, or a decision that ends the step (skip, confirm), is waiting for it: a read can stop. */
+  stepEnding(name: StepName): boolean {
+    const pending = this.decisions[name];
+    return this.abortRequested || (pending !== undefined && STEP_ENDING.includes(pending.decision));
+  }
+
   private fits(name: StepName, block: number | undefined): boolean {
     const pending = this.decisions[name];
     if (!pending) return false;
@@ -358,6 +364,13 @@ export class SagaRuntime {
     switch (action) {
       case 'abort':
         this.abortRequested = true;
+        if (this.controlled) {
+          // A provider call that may change something is never cut off: say when the abort takes effect.
+          for (const name of STEPS.filter((s) => this.step(s).state === 'in_progress')) {
+            this.step(name).detail =
+              `abort requested by ${input.operator}; takes effect when the call in flight answers`;
+          }
+        }
         break;
       case 'retryStep':
         decide(step!, 'retry');

@@ -169,6 +169,39 @@ describe('retry means now, and decisions answer their own block', () => {
   });
 });
 
+describe('overrides take effect during a retrying read', () => {
+  it('skips recon at once while its read is being retried through an outage, instead of after the outage bound', async () => {
+    const { skippedAt, result } = await withSagaWorker(
+      env,
+      succeedingActivities({ findReconReversal: () => Promise.reject(new Error('recon feed: 503')) }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+        const after = await handle.executeUpdate(skipStepUpdate, { args: [{ step: 'recon', ...who }] });
+        return { skippedAt: Date.parse(after.updatedAt), result: await handle.result() };
+      },
+    );
+    expect(result).toMatchObject({ outcome: 'completed', recon: { outcome: 'skipped' } });
+    // The default outage bound is an hour: the skip did not wait for the read's retries to run out.
+    expect(Date.parse(result.completedAt) - skippedAt).toBeLessThan(MINUTE);
+  });
+
+  it('aborts at once during a retrying read, handing recon to manual handling', async () => {
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ findReconReversal: () => Promise.reject(new Error('recon feed: 503')) }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+        await handle.executeUpdate('abort', { args: [who] });
+        return handle.result();
+      },
+    );
+    expect(result).toMatchObject({ outcome: 'aborted', leftForManualHandling: ['recon'] });
+    expect(Date.parse(result.completedAt) - Date.parse(result.startedAt)).toBeLessThan(MINUTE);
+  });
+});
+
 describe('no input breaks the saga', () => {
   it('records a senseless signal in the status, with the reason, instead of only a worker log line', async () => {
     await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
