@@ -1,6 +1,6 @@
 /**
  * The HTTP API for the order service and operators (design.md, "HTTP API"): start a refund, read it, list refunds by
- * status from Temporal visibility, and send operator overrides. Every route needs `Authorization: Bearer <token>`;
+ * status from Temporal visibility, and send operator overrides, one saga at a time or in batches. Every route needs `Authorization: Bearer <token>`;
  * errors are `{ error: { code, message, issues? } }` and never carry a stack trace.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -8,11 +8,17 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
+  CARBON_PROVIDER_FILTERS,
   getRefundStatus,
   listRefunds,
+  OverrideIdSchema,
   OverrideRejectedError,
+  parseOverrideBatch,
   RequestConflictError,
+  SagaEndedError,
   sendOverride,
+  sendOverrides,
+  STEP_FILTERS,
   startRefund,
   TASK_QUEUE,
   type StartRefundOptions,
@@ -45,6 +51,10 @@ export interface ApiOptions {
 
 const ListQuery = z.strictObject({
   status: z.enum(SAGA_STATUSES, { error: `must be one of ${SAGA_STATUSES.join(', ')}` }).optional(),
+  step: z.enum(STEP_FILTERS, { error: `must be one of ${STEP_FILTERS.join(', ')}` }).optional(),
+  carbonProvider: z
+    .enum(CARBON_PROVIDER_FILTERS, { error: `must be one of ${CARBON_PROVIDER_FILTERS.join(', ')}` })
+    .optional(),
   pageSize: z.coerce.number().int().min(1, { error: 'must be 1-100' }).max(100, { error: 'must be 1-100' }).default(25),
   pageToken: z.string().optional(),
 });
@@ -57,6 +67,17 @@ function secretMatches(given: string | undefined, expected: string): boolean {
   const a = Buffer.from(given ?? '');
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A batch names up to 1,000 order ids of up to 64 characters: more than the default body limit. */
+const BATCH_BODY_LIMIT = 256 * 1024;
+
+/** The `Idempotency-Key` header, checked: `undefined` when absent, issues naming the header when malformed. */
+function idempotencyKey(header: string | string[] | undefined): { id?: string; issues?: FieldIssue[] } {
+  if (header === undefined) return {};
+  const parsed = OverrideIdSchema.safeParse(header);
+  if (parsed.success) return { id: parsed.data };
+  return { issues: toFieldIssues(parsed.error).map((i) => ({ ...i, path: 'Idempotency-Key' })) };
 }
 
 const bearer = (header: string | undefined) => (header?.startsWith('Bearer ') ? header.slice(7) : undefined);
@@ -131,18 +152,40 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.get('/v1/refunds', async (request, reply) => {
     const query = ListQuery.safeParse(request.query);
     if (!query.success) return sendError(reply, 400, 'invalid_request', 'invalid query', toFieldIssues(query.error));
-    return listRefunds(client, query.data);
+    try {
+      return await listRefunds(client, query.data);
+    } catch (err) {
+      if (err instanceof InvalidRequestError)
+        return sendError(reply, 400, 'invalid_request', 'invalid query', err.issues);
+      throw err;
+    }
+  });
+
+  app.post('/v1/refunds/overrides::batch', { bodyLimit: BATCH_BODY_LIMIT }, async (request, reply) => {
+    const key = idempotencyKey(request.headers['idempotency-key']);
+    if (key.issues) return sendError(reply, 400, 'invalid_request', 'invalid Idempotency-Key', key.issues);
+    try {
+      const { target, override, dryRun, concurrency } = parseOverrideBatch(request.body);
+      return await sendOverrides(client, target, override, { dryRun, concurrency, id: key.id });
+    } catch (err) {
+      if (err instanceof InvalidRequestError)
+        return sendError(reply, 400, 'invalid_request', 'invalid batch', err.issues);
+      throw err;
+    }
   });
 
   app.post<{ Params: { orderId: string } }>('/v1/refunds/:orderId/overrides', async (request, reply) => {
     const orderId = OrderIdSchema.safeParse(request.params.orderId);
     if (!orderId.success)
       return sendError(reply, 400, 'invalid_request', 'invalid orderId', prefixed(orderId.error, 'orderId'));
+    const key = idempotencyKey(request.headers['idempotency-key']);
+    if (key.issues) return sendError(reply, 400, 'invalid_request', 'invalid Idempotency-Key', key.issues);
     try {
-      return await sendOverride(client, orderId.data, request.body);
+      return await sendOverride(client, orderId.data, request.body, { id: key.id });
     } catch (err) {
       if (err instanceof InvalidRequestError)
         return sendError(reply, 400, 'invalid_request', 'invalid override', err.issues);
+      if (err instanceof SagaEndedError) return sendError(reply, 409, 'saga_ended', err.message);
       if (err instanceof OverrideRejectedError) return sendError(reply, 409, 'override_rejected', err.message);
       if (err instanceof WorkflowNotFoundError)
         return sendError(reply, 404, 'not_found', `no refund for order ${orderId.data}`);
