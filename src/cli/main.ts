@@ -1,7 +1,7 @@
 /**
  * `refund-saga`: the operator CLI. Talks to Temporal directly (connection from `@temporalio/envconfig`, e.g.
- * TEMPORAL_ADDRESS). Exit codes: 0 done, 1 refused (an override, or a start whose request differs from the order's
- * saga) or failed, 2 bad input (with a one-line message).
+ * TEMPORAL_ADDRESS). Exit codes: 0 done, 1 refused (an override, an override to a saga that has ended, any saga of a
+ * batch, or a start whose request differs from the order's saga) or failed, 2 bad input (with a one-line message).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -9,7 +9,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import {
   getRefundStatus,
-  listRefunds,
+  OverrideIdSchema,
   OverrideRejectedError,
   parseOverride,
   RequestConflictError,
@@ -22,32 +22,28 @@ import {
   OrderIdSchema,
   OVERRIDE_ACTIONS,
   parseRefundRequest,
-  SAGA_STATUSES,
   STEPS,
   type SagaStatusView,
 } from '../domain';
+import { listOptions, runList } from './list';
+import { flagOf, pad, UsageError, type Output } from './output';
+import { batchOptions, batchTarget, runOverrideBatch } from './override-batch';
 
 const USAGE = `usage: refund-saga <command> [options]
 
   start <file.json>                       start the refund saga of the request in the file
   status <orderId> [--watch]              a table of steps, deadlines and last errors
-  list [--status needs_attention]         refunds from Temporal visibility
+  list [--status needs_attention] [--step <step>] [--carbon-provider <stripe_climate|squake|none>]
+       [--page-size <1-100>] [--page-token <token>] [--all]
+                                          refunds from Temporal visibility, with each blocked step's error
   override <orderId> <action> --operator <who> --reason <why>
-           [--step <step>] [--evidence <text>] [--duration <30m|6h|2d>]
+           [--step <step>] [--evidence <text>] [--duration <30m|6h|2d>] [--id <idempotency id>]
            actions: ${OVERRIDE_ACTIONS.join(', ')}
+  override --where '<visibility query>' | --orders <id,id,…> <action> … [--apply] [--concurrency <1-32>]
+           one override to many running sagas: lists them (a dry run) unless --apply
 
   --json on every command prints JSON instead of tables.
   Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (or an envconfig profile); task queue TEMPORAL_TASK_QUEUE.`;
-
-/** Bad input: printed as one line, exit code 2. */
-class UsageError extends Error {}
-
-interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
-
-const pad = (text: string, width: number) => text.padEnd(width);
 
 /** A saga status as the table an operator reads. */
 export function renderStatus(view: SagaStatusView): string {
@@ -112,6 +108,15 @@ export async function runCli(
         reason: { type: 'string' },
         evidence: { type: 'string' },
         duration: { type: 'string' },
+        id: { type: 'string' },
+        where: { type: 'string' },
+        orders: { type: 'string' },
+        apply: { type: 'boolean' },
+        concurrency: { type: 'string' },
+        all: { type: 'boolean' },
+        'page-size': { type: 'string' },
+        'page-token': { type: 'string' },
+        'carbon-provider': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -163,32 +168,19 @@ export async function runCli(
         }
       }
       case 'list': {
-        const status = values.status;
-        if (status && !(SAGA_STATUSES as readonly string[]).includes(status)) {
-          throw new UsageError(`--status must be one of ${SAGA_STATUSES.join(', ')}`);
-        }
+        const options = listOptions(values);
         client = await connectClient();
-        const page = await listRefunds(client, {
-          status: status as SagaStatusView['status'] | undefined,
-          pageSize: 100,
-        });
-        print(page, () =>
-          page.refunds.length
-            ? [
-                `  ${pad('order', 24)} ${pad('status', 20)} ${pad('step', 8)} started`,
-                ...page.refunds.map(
-                  (r) =>
-                    `  ${pad(r.orderId, 24)} ${pad(r.status ?? '?', 20)} ${pad(r.step ?? '', 8)} ${r.startedAt ?? ''}`,
-                ),
-              ].join('\n')
-            : `no refunds${status ? ` with status ${status}` : ''}`,
-        );
+        await runList(client, values, options, io);
         return 0;
       }
       case 'override': {
-        const orderId = orderIdArg(rest[0]);
-        const action = rest[1];
+        const batch = values.where !== undefined || values.orders !== undefined;
+        if (batch) batchTarget(values);
+        const orderId = batch ? undefined : orderIdArg(rest[0]);
+        const action = batch ? rest[0] : rest[1];
         if (!action) throw new UsageError(`missing <action>: one of ${OVERRIDE_ACTIONS.join(', ')}`);
+        const id = values.id === undefined ? undefined : OverrideIdSchema.safeParse(values.id);
+        if (id && !id.success) throw new UsageError(`--id ${id.error.issues[0]!.message}`);
         const input = {
           action,
           ...(values.step && { step: values.step }),
@@ -200,8 +192,13 @@ export async function runCli(
           }),
         };
         parseOverride(input);
+        if (batch) {
+          const options = batchOptions(values, input);
+          client = await connectClient();
+          return await runOverrideBatch(client, options, values, io);
+        }
         client = await connectClient();
-        const view = await sendOverride(client, orderId, input);
+        const view = await sendOverride(client, orderId!, input, { id: id?.data });
         print(view, () => `accepted: ${action}\n\n${renderStatus(view)}`);
         return 0;
       }
@@ -214,7 +211,7 @@ export async function runCli(
       return 2;
     }
     if (err instanceof InvalidRequestError) {
-      io.err(`refund-saga: ${err.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
+      io.err(`refund-saga: ${err.issues.map((i) => `${flagOf(i.path)} ${i.message}`).join('; ')}`);
       return 2;
     }
     if (err instanceof RequestConflictError) {

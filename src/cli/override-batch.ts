@@ -1,0 +1,81 @@
+/** `refund-saga override --where '<query>' | --orders a,b,c <action> …`: one override to many sagas. */
+import type { Client } from '@temporalio/client';
+import { parseOverrideBatch, sendOverrides, type OverrideOutcome, type OverrideTarget } from '../client';
+import { UsageError, type Output } from './output';
+
+/** The batch flags, as parsed. */
+export interface BatchFlags {
+  where?: string;
+  orders?: string;
+  apply?: boolean;
+  concurrency?: string;
+  id?: string;
+  json?: boolean;
+}
+
+/** The sagas the flags name; throws `UsageError` unless exactly one of `--where` and `--orders` is given. */
+export function batchTarget(flags: BatchFlags): OverrideTarget {
+  if ((flags.where === undefined) === (flags.orders === undefined)) {
+    throw new UsageError('give exactly one of --where and --orders');
+  }
+  if (flags.where !== undefined) return { where: flags.where };
+  return {
+    orderIds: flags
+      .orders!.split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
+  };
+}
+
+/** The batch's target and settings, checked before anything connects; throws `UsageError` or `InvalidRequestError`. */
+export function batchOptions(flags: BatchFlags, override: object) {
+  const batch = parseOverrideBatch({
+    ...batchTarget(flags),
+    override,
+    dryRun: !flags.apply,
+    ...(flags.concurrency !== undefined && { concurrency: Number(flags.concurrency) }),
+  });
+  return { ...batch, id: flags.id };
+}
+
+const line = (r: OverrideOutcome, done: number, total: number) =>
+  `[${done}/${total}] ${r.orderId} ${r.outcome}${r.reason ? `: ${r.reason}` : ''}`;
+
+/** Runs the batch, printing a line per saga as it answers and a summary; returns the exit code. */
+export async function runOverrideBatch(
+  client: Client,
+  batch: ReturnType<typeof batchOptions>,
+  flags: BatchFlags,
+  io: Output,
+): Promise<number> {
+  // With --json, standard output carries only the report: progress goes to standard error.
+  const progress = (text: string) => (flags.json ? io.err(text) : io.out(text));
+  const report = await sendOverrides(client, batch.target, batch.override, {
+    dryRun: batch.dryRun,
+    concurrency: batch.concurrency,
+    id: batch.id,
+    onProgress: (r, done, total) => progress(line(r, done, total)),
+  });
+  const action = batch.override.action;
+  const capped = report.capped
+    ? `only the first ${report.orderIds.length} matching sagas were taken; run again for the rest`
+    : '';
+  if (flags.json) io.out(JSON.stringify(report, null, 2));
+  else if (report.dryRun) {
+    io.out(
+      report.orderIds.length
+        ? [
+            `dry run: ${action} would be sent to ${report.orderIds.length} saga(s):`,
+            ...report.orderIds.map((id) => `  ${id}`),
+            ...(capped ? [capped] : []),
+            'nothing was sent: run again with --apply to send it',
+          ].join('\n')
+        : 'dry run: no running saga matches; nothing would be sent',
+    );
+  } else {
+    const { accepted, refused, failed } = report.counts!;
+    io.out(`${action}: ${accepted} accepted, ${refused} refused, ${failed} failed (of ${report.orderIds.length})`);
+    if (capped) io.out(capped);
+  }
+  return report.dryRun || report.counts!.accepted === report.orderIds.length ? 0 : 1;
+}
