@@ -256,6 +256,82 @@ describe('keys that get past stored failures', () => {
   });
 });
 
+describe('Circle key generations', () => {
+  it('repeats only the keys of generations whose cancel may have reached Circle', async () => {
+    const request = validRequest('ord_mt_circle_keys');
+    const workflowId = `refund-${request.orderId}`;
+    const key = (generation: number) =>
+      stepIdempotencyUuid(workflowId, `payment:${request.payment.paymentId}`, generation);
+    const cancel = counted((_call: number, input: CancelCirclePaymentInput) =>
+      input.idempotencyKey === key(1)
+        ? permanent(ErrorType.AmountMismatch, 'the request says 12.60 USD; the Circle payment is 50.00 USD')
+        : input.idempotencyKey === key(2)
+          ? outage()
+          : Promise.resolve<CircleCancelState>({
+              cancelId: 'c',
+              status: 'pending',
+              amount: USD('50.00'),
+              byThisSaga: true,
+            }),
+    );
+    await withSagaWorker(
+      env,
+      succeedingActivities({
+        cancelCirclePayment: cancel,
+        getCircleCancelStatus: (input) =>
+          Promise.resolve(
+            input.keys
+              ? { status: 'none' as const, amount: USD('50.00') }
+              : { cancelId: 'c', status: 'confirmed' as const, amount: USD('50.00') },
+          ),
+      }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, request, OUTAGE);
+        await waitForStatus(handle, ended);
+        await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'payment', ...who }] });
+        await env.sleep(5 * OUTAGE.outageEscalationMs);
+        await waitForStatus(handle, (s) => s.status === 'needs_attention' && s.steps.payment.attempts === 2);
+        await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'payment', ...who }] });
+        await handle.result();
+      },
+    );
+    const executions = new Map(cancel.calls.map(([input]) => [input.idempotencyKey, input.earlierKeys]));
+    expect([...executions]).toEqual([
+      [key(1), []],
+      // The amount mismatch stopped before any cancel was sent: generation 1 made nothing.
+      [key(2), []],
+      // Generation 2 failed in an outage, so its cancel may have reached Circle.
+      [key(3), [key(2)]],
+    ]);
+  });
+
+  it('lets an operator abort when Circle says it does not know the payment: nothing can have been cancelled', async () => {
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({
+        cancelCirclePayment: outage,
+        getCircleCancelStatus: () =>
+          Promise.reject(
+            ApplicationFailure.create({ type: ErrorType.NotFound, message: 'no such payment', nonRetryable: true }),
+          ),
+      }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest(nextOrder()), OUTAGE);
+        await env.sleep(5 * OUTAGE.outageEscalationMs);
+        const blocked = await waitForStatus(handle, ended);
+        expect(blocked.steps.payment.lastError?.message).toContain('Circle shows no cancel');
+        await handle.executeUpdate(abortUpdate, { args: [who] });
+        return handle.result();
+      },
+    );
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'not_started' },
+      leftForManualHandling: [],
+    });
+  });
+});
+
 describe('nothing unchecked reaches workflow code', () => {
   it('fails a run at once when its options are out of bounds, naming each field', async () => {
     await withSagaWorker(env, succeedingActivities(), async (taskQueue) => {
