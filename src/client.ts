@@ -36,6 +36,7 @@ import {
   type OverrideAction,
   type RefundRequest,
   type RefundSagaOptions,
+  type RunEnd,
   type SagaStatus,
   type SagaStatusView,
   type StepName,
@@ -198,7 +199,12 @@ function staticDetails(request: RefundRequest): string {
 
 /** The saga's full status, from its `status` query. */
 export async function getRefundStatus(client: Client, orderId: string): Promise<SagaStatusView> {
-  return client.workflow.getHandle(refundWorkflowId(orderId)).query(statusQuery);
+  const handle = client.workflow.getHandle(refundWorkflowId(orderId));
+  const view = await handle.query(statusQuery);
+  if (ENDED_SAGA_STATUSES.includes(view.status)) return view;
+  // A run terminated or timed out mid-saga answers the query with its last state: report how the run really ended.
+  const ended = await endOfRun(handle);
+  return ended ? { ...view, status: ended as RunEnd } : view;
 }
 
 /** Values of the `RefundStep` filter of {@link listRefunds}. */

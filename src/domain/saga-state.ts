@@ -72,10 +72,14 @@ export interface RefusedOverride {
   at: string;
 }
 
+/** How a run ended without the saga finishing it (terminated, timed out, …), as `GET` and the list report it. */
+export type RunEnd = 'terminated' | 'timed_out' | 'failed' | 'canceled' | 'continued_as_new';
+
 /** What the `status` query and `GET /v1/refunds/{orderId}` return. */
 export interface SagaStatusView {
   orderId: string;
-  status: SagaStatus;
+  /** The saga's status; `GET` reports a run that ended mid-saga by how it ended ({@link RunEnd}), never stale. */
+  status: SagaStatus | RunEnd;
   steps: Record<StepName, StepStatus>;
   overrides: AppliedOverride[];
   /** Refused signals and discarded decisions, newest last (the last 20); sagas started before they were kept lack it. */

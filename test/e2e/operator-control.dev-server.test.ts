@@ -1,0 +1,108 @@
+/**
+ * Operators stay in control, on the real stack (dev server, real worker, sandboxes over HTTP): Temporal's own
+ * cancellation is an abort, an ended run is never reported as needing attention, and a saga started outside the
+ * project's client still works with the Circle webhook.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi } from '../../src/api/server';
+import { getRefundStatus, listRefunds, startRefund } from '../../src/client';
+import { CirclePaymentIdKey, NeedsAttentionKey, RefundStatusKey, refundWorkflowId } from '../../src/domain';
+import type { refundSaga } from '../../src/workflows';
+import { waitForStatus } from '../support/saga';
+import { sandboxClients } from '../support/sandboxes';
+import { FAST_POLLING, seedOrder, useSagaStack } from '../support/stack';
+
+const WEBHOOK_SECRET = 'webhook-secret-for-operator-tests';
+const stack = useSagaStack();
+let api: FastifyInstance;
+
+beforeAll(() => {
+  const { env, taskQueue } = stack();
+  api = buildApi({ client: env.client, token: 'token', taskQueue, webhookSecret: WEBHOOK_SECRET });
+});
+afterAll(() => api?.close());
+
+async function blockedSaga() {
+  const { env, sandboxes, taskQueue } = stack();
+  const request = seedOrder(sandboxes, { stripeAgeSeconds: 25 * 3600 });
+  const { workflowId } = await startRefund(env.client, request, { taskQueue, sagaOptions: FAST_POLLING });
+  const handle = env.client.workflow.getHandle<typeof refundSaga>(workflowId);
+  // Blocked on the carbon order, once Circle has settled the cancel.
+  await waitForStatus(handle, (s) => s.status === 'needs_attention' && s.steps.payment.state === 'succeeded');
+  return { request, handle };
+}
+
+describe('operators stay in control (dev server)', () => {
+  it('ends a blocked saga cancelled through Temporal (temporal workflow cancel) aborted, and takes it off the needs-attention list', async () => {
+    const { env } = stack();
+    const { request, handle } = await blockedSaga();
+    await handle.cancel();
+    const result = await handle.result();
+
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'reversed' },
+      leftForManualHandling: ['carbon', 'impact', 'recon'],
+    });
+    const description = await handle.describe();
+    expect(description.status.name).toBe('COMPLETED');
+    expect(description.typedSearchAttributes.get(RefundStatusKey)).toBe('aborted');
+    expect(description.typedSearchAttributes.get(NeedsAttentionKey)).toBe(false);
+    expect((await getRefundStatus(env.client, request.orderId)).status).toBe('aborted');
+  });
+
+  it('reports a saga terminated mid-block as terminated, never as needing attention', async () => {
+    const { env } = stack();
+    const { request, handle } = await blockedSaga();
+    await handle.terminate('operator pressed terminate');
+
+    expect((await getRefundStatus(env.client, request.orderId)).status).toBe('terminated');
+    const { refunds } = await listRefunds(env.client, { status: 'needs_attention', pageSize: 100 });
+    expect(refunds.map((r) => r.workflowId)).not.toContain(refundWorkflowId(request.orderId));
+  });
+
+  it('serves the Circle webhook for a saga started without the project’s client (temporal workflow start, another SDK)', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = { ...seedOrder(sandboxes), recon: null };
+    const workflowId = refundWorkflowId(request.orderId);
+    // No search attributes, no memo: what `temporal workflow start` sends. Circle is next read in an hour.
+    const handle = await env.client.workflow.start('refundSaga', {
+      taskQueue,
+      workflowId,
+      args: [
+        { request, options: { pollInitialMs: 3_600_000, pollMaxMs: 3_600_000, settlementDeadlineMs: 86_400_000 } },
+      ],
+    });
+    await waitForStatus(handle, (s) => s.status === 'awaiting_settlement');
+    expect((await handle.describe()).typedSearchAttributes.get(CirclePaymentIdKey)).toBe(request.payment.paymentId);
+
+    // Circle settles 300 ms after the cancel; the notification follows the settlement, as Circle's does.
+    const circle = sandboxClients(sandboxes).circle;
+    const deadline = Date.now() + 15_000;
+    while ((await circle.getPayment(request.payment.paymentId)).payment.cancel?.status !== 'confirmed') {
+      if (Date.now() > deadline) throw new Error('the Circle sandbox did not settle the cancel');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const notification = { notificationType: 'payments', payment: { id: request.payment.paymentId } };
+    let answer = await api.inject({
+      method: 'POST',
+      url: '/v1/webhooks/circle',
+      payload: notification,
+      headers: { 'x-webhook-secret': WEBHOOK_SECRET },
+    });
+    // Visibility is eventually consistent: the attribute the workflow wrote may take a moment to be searchable.
+    while (answer.statusCode === 404 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      answer = await api.inject({
+        method: 'POST',
+        url: '/v1/webhooks/circle',
+        payload: notification,
+        headers: { 'x-webhook-secret': WEBHOOK_SECRET },
+      });
+    }
+    expect(answer.statusCode).toBe(200);
+    const result = await env.client.workflow.getHandle<typeof refundSaga>(workflowId).result();
+    expect(result).toMatchObject({ outcome: 'completed', payment: { settlement: 'confirmed' } });
+  });
+});
