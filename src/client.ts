@@ -479,7 +479,8 @@ async function endOfRun(handle: WorkflowHandle): Promise<string | undefined> {
   if (description.status.name === 'COMPLETED' && sagaStatus && ENDED_SAGA_STATUSES.includes(sagaStatus)) {
     return sagaStatus;
   }
-  return description.status.name.toLowerCase();
+  // Named as the list names it (`canceled`, `timed_out`), from the same enum.
+  return snakeCase(executionStatusName(description.status.code));
 }
 
 /** Validates `{ action, ...input }` of an override; throws `InvalidRequestError` naming every bad field. */
