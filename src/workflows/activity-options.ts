@@ -1,5 +1,5 @@
 /** Named activity option sets. Every set bounds one attempt and the whole retry span; Temporal owns the backoff. */
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 
 /** A provider call that changes something (a cancel): short attempts, retried with backoff. */
 export const providerCall = {
@@ -9,10 +9,16 @@ export const providerCall = {
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
 } as const satisfies ActivityOptions;
 
-/** A read that checks progress (settlement, recon pages): may page through a window, so it heartbeats. */
+/**
+ * A read that checks progress (settlement, recon pages): may page through a window, so it heartbeats. An operator's
+ * decision may cut it short; the saga then waits until the server has recorded the cancellation, so it never finishes
+ * in the same workflow task that cancels the read (the server would refuse that task as `UnhandledCommand`, losing
+ * the decision that came with it).
+ */
 export const statusCheck = {
   startToCloseTimeout: '2m',
   heartbeatTimeout: '30s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' },
 } as const satisfies ActivityOptions;

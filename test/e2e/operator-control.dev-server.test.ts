@@ -7,7 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
 import { getRefundStatus, listRefunds, startRefund } from '../../src/client';
-import { CirclePaymentIdKey, NeedsAttentionKey, RefundStatusKey, refundWorkflowId } from '../../src/domain';
+import {
+  abortUpdate,
+  CirclePaymentIdKey,
+  NeedsAttentionKey,
+  RefundStatusKey,
+  refundWorkflowId,
+} from '../../src/domain';
 import type { refundSaga } from '../../src/workflows';
 import { waitForStatus } from '../support/saga';
 import { sandboxClients } from '../support/sandboxes';
@@ -50,6 +56,24 @@ describe('operators stay in control (dev server)', () => {
     expect(description.typedSearchAttributes.get(RefundStatusKey)).toBe('aborted');
     expect(description.typedSearchAttributes.get(NeedsAttentionKey)).toBe(false);
     expect((await getRefundStatus(env.client, request.orderId)).status).toBe('aborted');
+  });
+
+  it('aborts at once while the recon read is being retried through an outage, and keeps the abort', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = seedOrder(sandboxes);
+    sandboxes.impactRecon.addFault({ route: '*', errorRate: 1, status: 503 });
+    try {
+      const { workflowId } = await startRefund(env.client, request, { taskQueue, sagaOptions: FAST_POLLING });
+      const handle = env.client.workflow.getHandle<typeof refundSaga>(workflowId);
+      await waitForStatus(handle, (s) => s.status === 'awaiting_recon' && s.steps.payment.state === 'succeeded');
+      // The read is failing and being retried; the abort cuts it short, and the saga ends in a later workflow task.
+      await handle.executeUpdate(abortUpdate, { args: [{ operator: 'ops@example.com', reason: 'recon is down' }] });
+      const result = await handle.result();
+      expect(result).toMatchObject({ outcome: 'aborted', leftForManualHandling: ['recon'] });
+      expect(result.overrides.map((o) => o.action)).toEqual(['abort']);
+    } finally {
+      await fetch(`${sandboxes.urls.impactRecon}/_sandbox/faults`, { method: 'DELETE' });
+    }
   });
 
   it('reports a saga terminated mid-block as terminated, never as needing attention', async () => {
