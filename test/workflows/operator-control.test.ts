@@ -202,6 +202,25 @@ describe('overrides take effect during a retrying read', () => {
   });
 });
 
+describe('an abort with nothing left', () => {
+  it('ends a saga whose final recon read finds the reversal as the abort arrives completed, not aborted', async () => {
+    let abortSent: () => void = () => undefined;
+    const sent = new Promise<void>((resolve) => (abortSent = resolve));
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ findReconReversal: () => sent.then(matched) }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+        await handle.executeUpdate('abort', { args: [who] });
+        abortSent();
+        return handle.result();
+      },
+    );
+    expect(result).toMatchObject({ outcome: 'completed', recon: { outcome: 'reversed' }, leftForManualHandling: [] });
+  });
+});
+
 describe('no input breaks the saga', () => {
   it('records a senseless signal in the status, with the reason, instead of only a worker log line', async () => {
     await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
