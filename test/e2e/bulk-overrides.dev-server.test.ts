@@ -37,22 +37,28 @@ interface BatchBody {
 }
 
 const skipCarbon = { action: 'skipStep', step: 'carbon', operator: 'ops@example.com', reason: 'Stripe outage' };
+const retryCarbon = { action: 'retryStep', step: 'carbon', operator: 'ops@example.com', reason: 'Stripe is back' };
 
 describe('bulk overrides through the API', () => {
-  it('lists 50 blocked sagas in a dry run, then skips their carbon step in one batch, and they complete', async () => {
+  it('after a Stripe outage blocks 50 sagas, lists them in a dry run, then retries them in one batch, and they complete', async () => {
     const { env, sandboxes, taskQueue } = stack();
-    const requests = Array.from({ length: 50 }, () => seedOrder(sandboxes, { stripeAgeSeconds: 25 * 3600 }));
-    await Promise.all(requests.map((r) => startRefund(env.client, r, { taskQueue, sagaOptions: FAST_POLLING })));
+    // Stripe answers every cancel with a 500 until the outage ends; each saga escalates after 3 s of retries.
+    sandboxes.stripeClimate.addFault({ route: 'cancelOrder', errorRate: 1, status: 500 });
+    const requests = Array.from({ length: 50 }, () => seedOrder(sandboxes));
+    const sagaOptions = { ...FAST_POLLING, outageEscalationMs: 3000 };
+    await Promise.all(requests.map((r) => startRefund(env.client, r, { taskQueue, sagaOptions })));
     // Only this file's sagas: the dev server is shared with the other test files.
     const where = `TaskQueue = '${taskQueue}' AND RefundStatus = 'needs_attention'`;
     const blocked = await until(
       () => env.client.workflow.count(where),
       (c) => c.count === 50,
+      60_000,
     );
     expect(blocked.count).toBe(50);
+    await fetch(`${sandboxes.urls.stripeClimate}/_sandbox/faults`, { method: 'DELETE' });
     const orderIds = requests.map((r) => r.orderId).sort();
 
-    const dry = await batch({ where, override: skipCarbon });
+    const dry = await batch({ where, override: retryCarbon });
     expect(dry.statusCode).toBe(200);
     expect(dry.json<BatchBody>()).toMatchObject({ dryRun: true, capped: false });
     expect([...dry.json<BatchBody>().orderIds].sort()).toEqual(orderIds);
@@ -60,21 +66,44 @@ describe('bulk overrides through the API', () => {
     expect((await env.client.workflow.count(where)).count).toBe(50);
 
     const started = Date.now();
-    const applied = await batch({ where, override: skipCarbon, dryRun: false, concurrency: 16 });
+    const applied = await batch({ where, override: retryCarbon, dryRun: false, concurrency: 16 });
     const tookMs = Date.now() - started;
     expect(applied.statusCode).toBe(200);
     const report = applied.json<BatchBody>();
     expect(report.counts).toEqual({ accepted: 50, refused: 0, failed: 0 });
     expect(report.results?.map((r) => r.orderId).sort()).toEqual(orderIds);
-    expect(report.results?.every((r) => r.outcome === 'accepted')).toBe(true);
 
     const results = await Promise.all(
       requests.map((r) => env.client.workflow.getHandle<typeof refundSaga>(`refund-${r.orderId}`).result()),
     );
-    expect(results.every((r) => r.outcome === 'completed' && r.carbon.outcome === 'skipped')).toBe(true);
+    expect(results.every((r) => r.outcome === 'completed' && r.carbon.outcome === 'reversed')).toBe(true);
+    // Each order was cancelled once, by the retry's new key, whatever the outage answered before.
+    for (const r of requests) {
+      expect(sandboxes.stripeClimate.ledgerEntries(r.carbon.orderId).map((e) => e.effect)).toEqual(['cancellation']);
+    }
     console.log(
-      `bulk skipStep of 50 sagas: ${tookMs} ms for the batch, ${Date.now() - started} ms until all completed`,
+      `bulk retryStep of 50 sagas: ${tookMs} ms for the batch, ${Date.now() - started} ms until all completed`,
     );
+  });
+
+  it('skips the carbon step of sagas blocked on a closed window in one batch', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const requests = Array.from({ length: 5 }, () => seedOrder(sandboxes, { stripeAgeSeconds: 25 * 3600 }));
+    await Promise.all(requests.map((r) => startRefund(env.client, r, { taskQueue, sagaOptions: FAST_POLLING })));
+    const orderIds = requests.map((r) => r.orderId);
+    await until(
+      () =>
+        env.client.workflow.count(
+          `TaskQueue = '${taskQueue}' AND RefundStatus = 'needs_attention' AND CarbonProvider = 'stripe_climate' AND RefundStep = 'carbon'`,
+        ),
+      (c) => c.count >= 5,
+    );
+    const applied = await batch({ orderIds, override: skipCarbon, dryRun: false });
+    expect(applied.json<BatchBody>().counts).toEqual({ accepted: 5, refused: 0, failed: 0 });
+    const results = await Promise.all(
+      requests.map((r) => env.client.workflow.getHandle<typeof refundSaga>(`refund-${r.orderId}`).result()),
+    );
+    expect(results.every((r) => r.outcome === 'completed' && r.carbon.outcome === 'skipped')).toBe(true);
   });
 
   it('refuses a bad visibility query with 400 naming where, and bad bodies naming each field', async () => {
