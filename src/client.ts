@@ -15,6 +15,8 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import {
+  ERROR_TYPES,
+  type ErrorType,
   InvalidRequestError,
   OVERRIDE_ACTIONS,
   OVERRIDE_INPUTS,
@@ -28,6 +30,7 @@ import {
   NeedsAttentionKey,
   OrderIdKey,
   OrderIdSchema,
+  RefundErrorTypeKey,
   RefundStepKey,
   SAGA_STATUSES,
   STEPS,
@@ -119,6 +122,7 @@ export async function startRefund(
         { key: RefundStepKey, value: 'payment' },
         { key: CarbonProviderKey, value: request.carbon?.provider ?? 'none' },
         { key: NeedsAttentionKey, value: false },
+        { key: RefundErrorTypeKey, value: 'none' },
         { key: CirclePaymentIdKey, value: request.payment.paymentId },
       ],
     });
@@ -235,6 +239,8 @@ export interface ListRefundsOptions {
   status?: SagaStatus;
   step?: StepName;
   carbonProvider?: (typeof CARBON_PROVIDER_FILTERS)[number];
+  /** The blocked step's error type (`RefundErrorType`), e.g. `ProviderOutage`. */
+  errorType?: ErrorType;
   /** @default 25 */
   pageSize?: number;
   /** The `nextPageToken` of the previous page, with the same filters. */
@@ -245,6 +251,7 @@ export interface ListRefundsOptions {
 export const ListRefundsOptionsSchema = z.strictObject({
   status: z.enum(SAGA_STATUSES, { error: `must be one of ${SAGA_STATUSES.join(', ')}` }).optional(),
   step: z.enum(STEP_FILTERS, { error: `must be one of ${STEP_FILTERS.join(', ')}` }).optional(),
+  errorType: z.enum(ERROR_TYPES, { error: `must be one of ${ERROR_TYPES.join(', ')}` }).optional(),
   carbonProvider: z
     .enum(CARBON_PROVIDER_FILTERS, { error: `must be one of ${CARBON_PROVIDER_FILTERS.join(', ')}` })
     .optional(),
@@ -269,7 +276,7 @@ export async function listRefunds(
 ): Promise<{ refunds: RefundListEntry[]; nextPageToken?: string }> {
   const parsed = ListRefundsOptionsSchema.safeParse(options);
   if (!parsed.success) throw new InvalidRequestError(toFieldIssues(parsed.error));
-  const { status, step, carbonProvider, pageSize, pageToken } = parsed.data;
+  const { status, step, carbonProvider, errorType, pageSize, pageToken } = parsed.data;
   const filter = [
     `WorkflowType = 'refundSaga'`,
     // The attribute of a terminated saga keeps its last value: only a running saga can need attention.
@@ -277,6 +284,7 @@ export async function listRefunds(
     ...(status === 'needs_attention' ? [`ExecutionStatus = 'Running'`] : []),
     ...(step ? [`RefundStep = '${step}'`] : []),
     ...(carbonProvider ? [`CarbonProvider = '${carbonProvider}'`] : []),
+    ...(errorType ? [`RefundErrorType = '${errorType}'`] : []),
   ].join(' AND ');
   const page = await visibilityPage(
     client,

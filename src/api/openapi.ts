@@ -1,7 +1,7 @@
 /** The API's OpenAPI 3.1 document, served at `/openapi.json`; request schemas come from the same zod schemas. */
 import { z } from 'zod';
 import { CARBON_PROVIDER_FILTERS, OVERRIDE_BATCH_LIMIT, STEP_FILTERS } from '../client';
-import { OVERRIDE_ACTIONS, RefundRequestSchema, SAGA_STATUSES } from '../domain';
+import { ERROR_TYPES, OVERRIDE_ACTIONS, RefundRequestSchema, SAGA_STATUSES } from '../domain';
 
 const error = {
   type: 'object',
@@ -195,6 +195,12 @@ export const openApiDocument = {
           },
           { name: 'step', in: 'query', schema: { enum: [...STEP_FILTERS] } },
           { name: 'carbonProvider', in: 'query', schema: { enum: [...CARBON_PROVIDER_FILTERS] } },
+          {
+            name: 'errorType',
+            in: 'query',
+            description: "the blocked step's error type (`RefundErrorType`)",
+            schema: { enum: [...ERROR_TYPES] },
+          },
           { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 25 } },
           {
             name: 'pageToken',

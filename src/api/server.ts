@@ -25,6 +25,7 @@ import {
 } from '../client';
 import {
   circleCancelSettledSignal,
+  ERROR_TYPES,
   InvalidRequestError,
   OrderIdSchema,
   resolveSagaOptions,
@@ -55,6 +56,7 @@ const ListQuery = z.strictObject({
   carbonProvider: z
     .enum(CARBON_PROVIDER_FILTERS, { error: `must be one of ${CARBON_PROVIDER_FILTERS.join(', ')}` })
     .optional(),
+  errorType: z.enum(ERROR_TYPES, { error: `must be one of ${ERROR_TYPES.join(', ')}` }).optional(),
   pageSize: z.coerce.number().int().min(1, { error: 'must be 1-100' }).max(100, { error: 'must be 1-100' }).default(25),
   pageToken: z.string().optional(),
 });

@@ -7,7 +7,7 @@ import {
   type ListRefundsOptions,
   type RefundListEntry,
 } from '../client';
-import { SAGA_STATUSES } from '../domain';
+import { ERROR_TYPES, SAGA_STATUSES } from '../domain';
 import { pad, UsageError, type Output } from './output';
 
 /** The `list` command's flags, as parsed. */
@@ -15,6 +15,7 @@ export interface ListFlags {
   status?: string;
   step?: string;
   'carbon-provider'?: string;
+  'error-type'?: string;
   'page-size'?: string;
   'page-token'?: string;
   all?: boolean;
@@ -37,6 +38,7 @@ export function listOptions(flags: ListFlags): ListRefundsOptions {
     status: oneOf('--status', flags.status, SAGA_STATUSES),
     step: oneOf('--step', flags.step, STEP_FILTERS),
     carbonProvider: oneOf('--carbon-provider', flags['carbon-provider'], CARBON_PROVIDER_FILTERS),
+    errorType: oneOf('--error-type', flags['error-type'], ERROR_TYPES),
     pageSize,
     pageToken: flags['page-token'],
   };
@@ -70,7 +72,7 @@ export async function runList(client: Client, flags: ListFlags, options: ListRef
     ].join('\n'),
   );
   if (nextPageToken) {
-    const same = (['status', 'step', 'carbon-provider', 'page-size'] as const)
+    const same = (['status', 'step', 'carbon-provider', 'error-type', 'page-size'] as const)
       .filter((flag) => flags[flag] !== undefined)
       .map((flag) => `--${flag} ${flags[flag]}`);
     io.out(`\nnext page: refund-saga list ${[...same, `--page-token ${nextPageToken}`].join(' ')}  (or --all)`);

@@ -34,7 +34,7 @@ const USAGE = `usage: refund-saga <command> [options]
   start <file.json>                       start the refund saga of the request in the file
   status <orderId> [--watch]              a table of steps, deadlines and last errors
   list [--status needs_attention] [--step <step>] [--carbon-provider <stripe_climate|squake|none>]
-       [--page-size <1-100>] [--page-token <token>] [--all]
+       [--error-type <type, e.g. ProviderOutage>] [--page-size <1-100>] [--page-token <token>] [--all]
                                           refunds from Temporal visibility, with each blocked step's error
   override <orderId> <action> --operator <who> --reason <why>
            [--step <step>] [--evidence <text>] [--duration <30m|6h|2d>] [--id <idempotency id>]
@@ -117,6 +117,7 @@ export async function runCli(
         'page-size': { type: 'string' },
         'page-token': { type: 'string' },
         'carbon-provider': { type: 'string' },
+        'error-type': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -53,3 +53,6 @@ export const NOT_ACTED_ON: readonly ErrorType[] = [
   ErrorType.IdempotencyConflict,
   ErrorType.AmountMismatch,
 ];
+
+/** Every error type, for filters and documents. */
+export const ERROR_TYPES = Object.values(ErrorType) as [ErrorType, ...ErrorType[]];

@@ -15,6 +15,9 @@ export const CarbonProviderKey = defineSearchAttributeKey('CarbonProvider', Sear
 /** True while an operator must act. */
 export const NeedsAttentionKey = defineSearchAttributeKey('NeedsAttention', SearchAttributeType.BOOL);
 
+/** The blocked step's error type (`WindowClosed`, `ProviderOutage`, …), or `none`: the needs-attention list by why. */
+export const RefundErrorTypeKey = defineSearchAttributeKey('RefundErrorType', SearchAttributeType.KEYWORD);
+
 /** The Circle payment being cancelled, set at start, so the Circle webhook finds its saga. */
 export const CirclePaymentIdKey = defineSearchAttributeKey('CirclePaymentId', SearchAttributeType.KEYWORD);
 
@@ -26,4 +29,5 @@ export const REFUND_SEARCH_ATTRIBUTES = [
   CarbonProviderKey,
   NeedsAttentionKey,
   CirclePaymentIdKey,
+  RefundErrorTypeKey,
 ];

@@ -10,7 +10,7 @@ const INDEXED_TYPE = {
   BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
 } as const;
 
-/** Adds whichever of `RefundStatus`, `RefundStep`, `OrderId`, `CarbonProvider`, `NeedsAttention` are missing. */
+/** Adds whichever of the saga's search attributes (`REFUND_SEARCH_ATTRIBUTES`) are missing. */
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   let existing: Record<string, unknown> = {};
   try {

@@ -75,6 +75,9 @@ export const MONEY_TRUTH_PATCH = 'money-truth-1';
  */
 export const OPERATOR_CONTROL_PATCH = 'operator-control-1';
 
+/** Sagas started since this patch keep the `RefundErrorType` search attribute current, for lists by why. */
+export const ERROR_TYPE_ATTRIBUTE_PATCH = 'error-type-attribute-1';
+
 /** The recon window starts this long before the impact's cancellation, for clock skew between providers. */
 const RECON_SKEW_MS = 10 * 60_000;
 /** What an interrupted read returns: an operator's decision ended its step while it ran. */
@@ -107,7 +110,8 @@ export async function refundSaga(input: RefundSagaInput): Promise<RefundResult> 
       ErrorType.InvalidOptions,
     );
   }
-  return new RefundSaga(parsed.data, options.options, true, patched(OPERATOR_CONTROL_PATCH)).run();
+  const controlled = patched(OPERATOR_CONTROL_PATCH);
+  return new RefundSaga(parsed.data, options.options, true, controlled, patched(ERROR_TYPE_ATTRIBUTE_PATCH)).run();
 }
 
 class RefundSaga {
@@ -126,8 +130,10 @@ class RefundSaga {
     private readonly truthful: boolean,
     /** Started since {@link OPERATOR_CONTROL_PATCH}. */
     private readonly controlled = false,
+    /** Started since {@link ERROR_TYPE_ATTRIBUTE_PATCH}. */
+    errorTypeAttribute = false,
   ) {
-    this.saga = new SagaRuntime(request, controlled);
+    this.saga = new SagaRuntime(request, controlled, errorTypeAttribute);
     if (truthful) this.saga.pivot = 'untouched';
     this.installHandlers();
   }

@@ -8,6 +8,7 @@ import {
   CarbonProviderKey,
   CirclePaymentIdKey,
   durationMs,
+  RefundErrorTypeKey,
   ErrorType,
   NeedsAttentionKey,
   OrderIdKey,
@@ -109,6 +110,8 @@ export class SagaRuntime {
   constructor(
     readonly request: RefundRequest,
     private readonly controlled = false,
+    /** Started since error-type-attribute-1: `RefundErrorType` is kept current. */
+    private readonly errorTypeAttribute = false,
   ) {
     const at = now();
     const step = (applies: boolean): StepStatus => ({ state: applies ? 'pending' : 'not_applicable', attempts: 0 });
@@ -247,6 +250,7 @@ export class SagaRuntime {
         { key: OrderIdKey, value: this.request.orderId },
         { key: CarbonProviderKey, value: this.request.carbon?.provider ?? 'none' },
         { key: CirclePaymentIdKey, value: this.request.payment.paymentId },
+        ...(this.errorTypeAttribute ? [{ key: RefundErrorTypeKey, value: this.blockedErrorType() }] : []),
       ]);
       return;
     }
@@ -260,6 +264,12 @@ export class SagaRuntime {
       { key: CarbonProviderKey, value: this.request.carbon?.provider ?? 'none' },
       { key: NeedsAttentionKey, value: attributes.attention },
     ]);
+  }
+
+  /** The error type of the blocked step (the first, in step order), or `none`. */
+  private blockedErrorType(): string {
+    const blocked = STEPS.find((s) => this.step(s).state === 'blocked');
+    return (blocked && this.step(blocked).lastError?.type) ?? 'none';
   }
 
   /**

@@ -76,6 +76,30 @@ describe('operators stay in control (dev server)', () => {
     }
   });
 
+  it('lists needs-attention sagas by the blocked step’s error type', async () => {
+    const { env } = stack();
+    const { request, handle } = await blockedSaga();
+    const workflowId = refundWorkflowId(request.orderId);
+    const listed = async (errorType: 'WindowClosed' | 'ProviderOutage') =>
+      (await listRefunds(env.client, { status: 'needs_attention', errorType, pageSize: 100 })).refunds.map(
+        (r) => r.workflowId,
+      );
+    const deadline = Date.now() + 15_000;
+    while (!(await listed('WindowClosed')).includes(workflowId) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(await listed('WindowClosed')).toContain(workflowId);
+    expect(await listed('ProviderOutage')).not.toContain(workflowId);
+    const refused = await api.inject({
+      method: 'GET',
+      url: '/v1/refunds?errorType=Stuck',
+      headers: { authorization: 'Bearer token' },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('errorType');
+    await handle.terminate('test done');
+  });
+
   it('reports a saga terminated mid-block as terminated, never as needing attention', async () => {
     const { env } = stack();
     const { request, handle } = await blockedSaga();

@@ -18,6 +18,7 @@ import {
   NeedsAttentionKey,
   OrderIdKey,
   OVERRIDE_ACTIONS,
+  RefundErrorTypeKey,
   RefundStatusKey,
   retryStepSignal,
   retryStepUpdate,
@@ -322,6 +323,22 @@ describe('no input breaks the saga', () => {
 });
 
 describe('search attributes come from the workflow itself', () => {
+  it('keeps RefundErrorType current: the blocked step’s error type, then none', async () => {
+    await withSagaWorker(
+      env,
+      succeedingActivities({ cancelStripeClimateOrder: permanent(ErrorType.WindowClosed, 'created 25 h ago') }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.status === 'needs_attention');
+        expect((await handle.describe()).typedSearchAttributes.get(RefundErrorTypeKey)).toBe(ErrorType.WindowClosed);
+        await handle.executeUpdate(skipStepUpdate, { args: [{ step: 'carbon', ...who }] });
+        await handle.result();
+        await recordHistory('error-type-attribute-blocked-then-skipped', handle);
+        expect((await handle.describe()).typedSearchAttributes.get(RefundErrorTypeKey)).toBe('none');
+      },
+    );
+  });
+
   it('sets every search attribute on its first task when started without them (temporal workflow start, another SDK)', async () => {
     await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
       const request = validRequest(nextOrder());

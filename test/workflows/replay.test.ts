@@ -23,6 +23,7 @@ describe('replay of recorded refundSaga histories', () => {
         'v0-payment-outage-then-aborted',
         'temporal-cancel-while-blocked',
         'recon-mismatch-retried-now',
+        'error-type-attribute-blocked-then-skipped',
       ]),
     );
   });
