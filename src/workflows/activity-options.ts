@@ -9,18 +9,23 @@ export const providerCall = {
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
 } as const satisfies ActivityOptions;
 
-/**
- * A read that checks progress (settlement, recon pages): may page through a window, so it heartbeats. An operator's
- * decision may cut it short; the saga then waits until the server has recorded the cancellation, so it never finishes
- * in the same workflow task that cancels the read (the server would refuse that task as `UnhandledCommand`, losing
- * the decision that came with it).
- */
+/** A read that checks progress (settlement, recon pages): may page through a window, so it heartbeats. */
 export const statusCheck = {
   startToCloseTimeout: '2m',
   heartbeatTimeout: '30s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' },
+} as const satisfies ActivityOptions;
+
+/**
+ * {@link statusCheck} for sagas whose operators' decisions cut a read short: the saga then waits until the server has
+ * recorded the cancellation (or the read's answer), so it never finishes in the workflow task that cancels the read,
+ * or while the read's answer is on its way (the server would refuse that task as `UnhandledCommand` and drop the
+ * decision that came with it).
+ */
+export const interruptibleRead = {
+  ...statusCheck,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 } as const satisfies ActivityOptions;
 
 /**

@@ -13,6 +13,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   log,
@@ -20,6 +21,7 @@ import {
   proxyActivities,
   setHandler,
   TimeoutFailure,
+  type ActivityOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
@@ -58,7 +60,7 @@ import {
   type StepName,
   type StepOutcome,
 } from '../domain';
-import { pivotRead, providerCall, statusCheck, withBound } from './activity-options';
+import { interruptibleRead, pivotRead, providerCall, statusCheck, withBound } from './activity-options';
 import { formatDuration, SagaRuntime, type Decision } from './saga-runtime';
 
 /**
@@ -190,7 +192,12 @@ class RefundSaga {
     this.saga.refuse(action, reason, STEPS.includes(step as StepName) ? (step as StepName) : undefined);
   }
 
-  private activities(options: typeof providerCall | typeof statusCheck, summary: string) {
+  /** Polls of sagas whose decisions cut reads short wait for the cancellation to be recorded; see `interruptibleRead`. */
+  private get pollOptions() {
+    return this.controlled ? interruptibleRead : statusCheck;
+  }
+
+  private activities(options: ActivityOptions, summary: string) {
     return proxyActivities<RefundActivities>(withBound(options, this.options.outageEscalationMs, summary));
   }
 
@@ -238,10 +245,7 @@ class RefundSaga {
   }
 
   private async abortOnCancellation(): Promise<RefundResult> {
-    this.saga.apply('abort', {
-      operator: 'temporal',
-      reason: 'Temporal cancellation was requested (the UI’s Request Cancellation, or temporal workflow cancel)',
-    });
+    this.saga.abortByTemporal();
     if (!this.pivotPassed) await this.settlePivotBeforeAbort();
     return this.finish('aborted');
   }
@@ -372,14 +376,23 @@ class RefundSaga {
   private async attempt<T>(step: StepName, call: () => Promise<T>, interruptible = false): Promise<Attempt<T>> {
     for (;;) {
       if (this.saga.abortRequested) return { ok: false, decision: 'abort' };
+      // Cancelled by Temporal: no call can be made any more, and none is counted.
+      if (this.controlled && CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled');
       const current = this.saga.step(step);
       this.saga.update(step, {
         state: current.state === 'waiting' ? 'waiting' : 'in_progress',
         attempts: current.attempts + 1,
       });
       try {
-        const value = interruptible && this.controlled ? await this.interruptible(step, call) : await call();
-        if (value === CUT_SHORT) return { ok: false, decision: this.saga.takeDecision(step) as 'skip' | 'abort' };
+        const value = !this.controlled
+          ? await call()
+          : interruptible
+            ? await this.interruptible(step, call)
+            : // A call that may change something is never cut off: whatever stops the saga waits for its answer.
+              await CancellationScope.nonCancellable(call);
+        if (value === CUT_SHORT) {
+          return { ok: false, decision: this.saga.takeDecision(step) as 'skip' | 'abort' | 'confirmed' };
+        }
         return { ok: true, value };
       } catch (err) {
         if (isCancellation(err) && this.controlled) throw err;
@@ -511,7 +524,10 @@ class RefundSaga {
     for (;;) {
       const result = await poll();
       if (!result.ok) return result.decision;
-      if (result.value === 'done') return 'done';
+      if (result.value === 'done') {
+        this.saga.supersede(step);
+        return 'done';
+      }
       if (result.value === 'now') {
         // An operator's retry means now: poll at once, from the first interval again.
         delay = this.options.pollInitialMs;
@@ -551,7 +567,10 @@ class RefundSaga {
           const read = await this.attempt(
             'payment',
             () =>
-              this.activities(statusCheck, `Check Circle cancel of ${paymentId.slice(0, 8)}…`).getCircleCancelStatus({
+              this.activities(
+                this.pollOptions,
+                `Check Circle cancel of ${paymentId.slice(0, 8)}…`,
+              ).getCircleCancelStatus({
                 paymentId,
               }),
             true,
@@ -602,7 +621,7 @@ class RefundSaga {
           'recon',
           () =>
             this.activities(
-              statusCheck,
+              this.pollOptions,
               `Look for the reversal of allocation ${recon.fundsAllocationId.slice(0, 8)}…`,
             ).findReconReversal({
               fundsAllocationId: recon.fundsAllocationId,
@@ -668,7 +687,8 @@ class RefundSaga {
       const state = view.steps[step].state;
       if (state === 'not_applicable' || state === 'skipped') return state;
       if (state === 'succeeded') {
-        return step === 'recon' && view.overrides.some((o) => o.action === 'confirmRecon')
+        // Confirmed by an operator only when the feed showed no reversal; a record found is the reversal.
+        return step === 'recon' && !this.recon.recordId && view.overrides.some((o) => o.action === 'confirmRecon')
           ? 'confirmed_by_operator'
           : reversed;
       }

@@ -163,7 +163,7 @@ export class SagaRuntime {
       delete this.decisions[name];
       this.refuse(
         pending.action,
-        `discarded: it answered ${pending.block ? 'an earlier block' : 'the wait'} of step ${name}, which is now blocked by ${error.type}`,
+        `did not answer the ${error.type} block that followed: it answered ${pending.block ? 'an earlier block' : 'the wait'} of step ${name}${pending.decision === 'extended' ? ' (the new deadline stays)' : ''}; send a decision for this block`,
         name,
       );
     }
@@ -183,6 +183,31 @@ export class SagaRuntime {
     const { decision } = this.decisions[name]!;
     delete this.decisions[name];
     return decision;
+  }
+
+  /** Records a decision still pending when its step finished on its own (a read found what it waited for). */
+  supersede(name: StepName): void {
+    const pending = this.decisions[name];
+    if (!this.controlled || !pending) return;
+    delete this.decisions[name];
+    this.refuse(pending.action, `superseded: step ${name} finished on its own before the decision took effect`, name);
+  }
+
+  /**
+   * Temporal's own cancellation, taken as an abort: recorded as one (once, even when an operator's abort is already
+   * under way). It cannot be refused; the saga reads what it must before it reports.
+   */
+  abortByTemporal(): void {
+    if (!this.abortRequested) {
+      this.view.overrides.push({
+        action: 'abort',
+        operator: 'temporal',
+        reason: 'Temporal cancellation was requested (the UI’s Request Cancellation, or temporal workflow cancel)',
+        at: now(),
+      });
+    }
+    this.abortRequested = true;
+    this.publish();
   }
 
   /** Whether an abort, or a decision that ends the step (skip, confirm), is waiting for it: a read can stop. */
