@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   isGrpcServiceError,
+  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -459,8 +460,17 @@ export async function sendOverride(
   const id = options.id === undefined ? undefined : OverrideIdSchema.safeParse(options.id);
   if (id && !id.success) throw new InvalidRequestError(toFieldIssues(id.error).map((i) => ({ ...i, path: 'id' })));
   const handle = client.workflow.getHandle(refundWorkflowId(orderId));
+  // One id for every attempt: a repeat can then never apply the override twice.
+  const updateId = id?.data ?? randomUUID();
   try {
-    return await handle.executeUpdate<SagaStatusView, [unknown]>(action, { args: [args], updateId: id?.data });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await handle.executeUpdate<SagaStatusView, [unknown]>(action, { args: [args], updateId });
+      } catch (err) {
+        if (attempt >= UPDATE_ATTEMPTS || !lostToWorkflowTaskFailure(err)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, attempt * 200));
+      }
+    }
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw new OverrideRejectedError(err.cause?.message ?? err.message);
     // The server answers an update to a closed run as it answers a missing one ("workflow execution already
@@ -471,6 +481,25 @@ export async function sendOverride(
     }
     throw err;
   }
+}
+
+/** Times an override is sent when the server drops it with the workflow task it was delivered in. */
+const UPDATE_ATTEMPTS = 3;
+/** gRPC's status code for "not now": the server's answer to an update it dropped before accepting it. */
+const GRPC_FAILED_PRECONDITION = 9;
+
+/**
+ * True when the server dropped the update, unaccepted, because the workflow task that carried it failed, e.g. with
+ * `UnhandledCommand` when the saga tried to finish as an activity's answer arrived. Nothing was applied, and the
+ * retried task runs without it: sending it again, with the same update id, is safe.
+ */
+function lostToWorkflowTaskFailure(err: unknown): boolean {
+  const cause = err instanceof ServiceError ? err.cause : undefined;
+  return (
+    isGrpcServiceError(cause) &&
+    Number(cause.code) === GRPC_FAILED_PRECONDITION &&
+    /workflow task failure/i.test(cause.details ?? '')
+  );
 }
 
 /** How the saga's run ended (`completed`, `aborted`, `terminated`, …), or undefined when it runs or never existed. */
