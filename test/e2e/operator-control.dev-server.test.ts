@@ -58,6 +58,27 @@ describe('operators stay in control (dev server)', () => {
     expect((await getRefundStatus(env.client, request.orderId)).status).toBe('aborted');
   });
 
+  it('lets a carbon cancel in flight answer when Temporal cancels the saga, and reports what it did', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = seedOrder(sandboxes);
+    // Slower than usual, within the client's 1 s timeout: long enough to cancel the saga while the call is in flight.
+    sandboxes.stripeClimate.addFault({ route: 'cancelOrder', latencyMs: 700 });
+    try {
+      const { workflowId } = await startRefund(env.client, request, { taskQueue, sagaOptions: FAST_POLLING });
+      const handle = env.client.workflow.getHandle<typeof refundSaga>(workflowId);
+      await waitForStatus(handle, (s) => s.steps.carbon.state === 'in_progress');
+      await handle.cancel();
+      const result = await handle.result();
+      expect(result).toMatchObject({ outcome: 'aborted', carbon: { outcome: 'reversed' } });
+      expect(result.leftForManualHandling).not.toContain('carbon');
+      expect(sandboxes.stripeClimate.ledgerEntries(request.carbon.orderId).map((e) => e.effect)).toEqual([
+        'cancellation',
+      ]);
+    } finally {
+      await fetch(`${sandboxes.urls.stripeClimate}/_sandbox/faults`, { method: 'DELETE' });
+    }
+  });
+
   it('aborts at once while the recon read is being retried through an outage, and keeps the abort', async () => {
     const { env, sandboxes, taskQueue } = stack();
     const request = seedOrder(sandboxes);

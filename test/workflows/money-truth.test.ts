@@ -177,6 +177,32 @@ describe('an ambiguous pivot is resolved by reading Circle', () => {
   });
 });
 
+describe('an abort reads Circle once more', () => {
+  it('hands the payment to manual handling when the read before the abort finds a cancel the first read missed', async () => {
+    const read = counted((call: number): Promise<CircleCancelState> =>
+      call === 1
+        ? Promise.resolve({ status: 'none', amount: USD('12.60') })
+        : Promise.resolve({ cancelId: 'cancel-late', status: 'pending', amount: USD('12.60'), byThisSaga: true }),
+    );
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ cancelCirclePayment: outage, getCircleCancelStatus: read }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest(nextOrder()), OUTAGE);
+        await env.sleep(5 * OUTAGE.outageEscalationMs);
+        await waitForStatus(handle, ended);
+        await handle.executeUpdate(abortUpdate, { args: [who] });
+        return handle.result();
+      },
+    );
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'left_for_manual_handling', cancelId: 'cancel-late' },
+      leftForManualHandling: ['payment', 'carbon', 'impact', 'recon'],
+    });
+  });
+});
+
 describe('amounts are the providers’', () => {
   it('blocks on an amount that differs from the Circle payment, showing both, and reports what Circle cancelled once an operator accepts it', async () => {
     const cancel = counted((call: number, _input: CancelCirclePaymentInput) =>
