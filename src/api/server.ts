@@ -8,9 +8,9 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
-  CARBON_PROVIDER_FILTERS,
   getRefundStatus,
   listRefunds,
+  ListRefundsOptionsSchema,
   OverrideIdSchema,
   OverrideRejectedError,
   parseOverrideBatch,
@@ -18,18 +18,15 @@ import {
   SagaEndedError,
   sendOverride,
   sendOverrides,
-  STEP_FILTERS,
   startRefund,
   TASK_QUEUE,
   type StartRefundOptions,
 } from '../client';
 import {
   circleCancelSettledSignal,
-  ERROR_TYPES,
   InvalidRequestError,
   OrderIdSchema,
   resolveSagaOptions,
-  SAGA_STATUSES,
   toFieldIssues,
   type FieldIssue,
 } from '../domain';
@@ -50,15 +47,9 @@ export interface ApiOptions {
   startOptions?: Omit<StartRefundOptions, 'taskQueue'>;
 }
 
-const ListQuery = z.strictObject({
-  status: z.enum(SAGA_STATUSES, { error: `must be one of ${SAGA_STATUSES.join(', ')}` }).optional(),
-  step: z.enum(STEP_FILTERS, { error: `must be one of ${STEP_FILTERS.join(', ')}` }).optional(),
-  carbonProvider: z
-    .enum(CARBON_PROVIDER_FILTERS, { error: `must be one of ${CARBON_PROVIDER_FILTERS.join(', ')}` })
-    .optional(),
-  errorType: z.enum(ERROR_TYPES, { error: `must be one of ${ERROR_TYPES.join(', ')}` }).optional(),
+/** The list's query string: the client's list options, with the page size read from text. */
+const ListQuery = ListRefundsOptionsSchema.extend({
   pageSize: z.coerce.number().int().min(1, { error: 'must be 1-100' }).max(100, { error: 'must be 1-100' }).default(25),
-  pageToken: z.string().optional(),
 });
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string, issues?: FieldIssue[]) {
