@@ -186,7 +186,7 @@ describe('operator CLI over the real stack', () => {
     }
     const where = `TaskQueue = '${taskQueue}' AND RefundStatus = 'needs_attention' AND RefundStep = 'carbon'`;
     const deadline = Date.now() + 15_000;
-    let dry = await cli(
+    const bulk = [
       'override',
       '--where',
       where,
@@ -197,21 +197,11 @@ describe('operator CLI over the real stack', () => {
       'ops',
       '--reason',
       'outage',
-    );
+    ];
+    let dry = await cli(...bulk);
     while (!stuck.every((r) => dry.out.includes(r.orderId)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      dry = await cli(
-        'override',
-        '--where',
-        where,
-        'skipStep',
-        '--step',
-        'carbon',
-        '--operator',
-        'ops',
-        '--reason',
-        'outage',
-      );
+      dry = await cli(...bulk);
     }
     expect(dry.code).toBe(0);
     expect(dry.out).toContain('dry run: skipStep would be sent to');
