@@ -36,6 +36,7 @@ import {
   SAGA_STATUSES,
   STEPS,
   statusQuery,
+  TASK_QUEUE,
   type FieldIssue,
   type OverrideAction,
   type RefundRequest,
@@ -45,13 +46,11 @@ import {
   type SagaStatusView,
   type StepName,
 } from './domain';
+export { TASK_QUEUE } from './domain';
 import { differingFields, readRequestDigest, requestDigest } from './request-digest';
 import type { refundSaga } from './workflows';
 
 const { WorkflowExecutionStatus } = temporal.api.enums.v1;
-
-/** The task queue the saga's workers poll. */
-export const TASK_QUEUE = 'refunds';
 
 /** What {@link startRefund} returns. */
 export interface StartedRefund {

@@ -1,7 +1,13 @@
 /**
- * The one place that reads `process.env`. Each reader parses with zod and fails fast, naming the variable.
+ * The one place that reads `process.env`. Each reader parses with zod and fails fast, naming the variable. The
+ * Temporal connection of every process (worker, API, CLI, stack, demo) comes from `temporalConfig`, over
+ * `@temporalio/envconfig`; every other setting from the readers below.
  */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
+import { TASK_QUEUE } from './domain/task-queue';
 
 /** Raised for a missing or malformed environment variable; the message names it. */
 export class ConfigError extends Error {
@@ -94,21 +100,90 @@ export function providerConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 export type ProviderConfig = ReturnType<typeof providerConfig>;
 
-/** Worker settings besides the Temporal connection, which `@temporalio/envconfig` reads. */
+/** The version in the package's `package.json` (one level above both `src/` and `dist/`). */
+export function packageVersion(): string {
+  const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return version;
+}
+
+/** Where a process finds Temporal; flags (the CLI's `--address`, `--namespace`, `--profile`) win over the rest. */
+export interface TemporalFlags {
+  address?: string;
+  namespace?: string;
+  /** A profile of the envconfig TOML file (`TEMPORAL_PROFILE` otherwise, else `default`). */
+  profile?: string;
+  /** The envconfig TOML file (`TEMPORAL_CONFIG_FILE` otherwise, else the platform's default path). */
+  configFile?: string;
+}
+
+export interface TemporalSettings {
+  /** For `Connection.connect` and `NativeConnection.connect`; `address` is always set. */
+  connectionOptions: ClientConnectConfig['connectionOptions'] & { address: string };
+  namespace: string;
+  taskQueue: string;
+  /** True when the address came from a flag, a profile or the environment rather than the local default. */
+  configured: boolean;
+}
+
+/**
+ * The Temporal connection, namespace and task queue, from `@temporalio/envconfig` (a TOML profile, then the
+ * TEMPORAL_* variables over it: address, namespace, API key, TLS, gRPC metadata), then the flags.
+ */
+export function temporalConfig(flags: TemporalFlags = {}, env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const envVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  let loaded: ClientConnectConfig;
+  try {
+    loaded = loadClientConnectConfig({
+      profile: flags.profile,
+      configSource: flags.configFile ? { path: flags.configFile } : undefined,
+      overrideEnvVars: envVars,
+    });
+  } catch (err) {
+    const where = flags.profile ?? env.TEMPORAL_PROFILE;
+    throw new ConfigError(
+      `cannot read the Temporal client configuration${where ? ` (profile "${where}")` : ''}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const address = flags.address ?? loaded.connectionOptions.address;
+  const { TEMPORAL_TASK_QUEUE } = parseEnv(
+    z.object({ TEMPORAL_TASK_QUEUE: z.string().min(1).default(TASK_QUEUE) }),
+    env,
+  );
+  return {
+    connectionOptions: { ...loaded.connectionOptions, address: address ?? '127.0.0.1:7233' },
+    namespace: flags.namespace ?? loaded.namespace ?? 'default',
+    taskQueue: TEMPORAL_TASK_QUEUE,
+    configured: Boolean(address),
+  };
+}
+
+/** Worker settings besides the Temporal connection. */
 export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = parseEnv(
     z.object({
-      TEMPORAL_TASK_QUEUE: z.string().min(1).default('refunds'),
       /** Prometheus endpoint of the worker's runtime; `0` turns it off. */
       METRICS_PORT: port(9464),
+      /** Interface the metrics endpoint binds; loopback unless set (e.g. `0.0.0.0` for a scraper elsewhere). */
+      METRICS_HOST: z.string().min(1).default('127.0.0.1'),
       WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
       WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
+      /** Worker Deployment Versioning: `on` pins each saga to the build that started it; `off` for servers without it. */
+      WORKER_VERSIONING: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
+      WORKER_DEPLOYMENT_NAME: z.string().min(1).default('refund-saga'),
+      /** The build id of this worker's version; the package version unless set. */
+      WORKER_BUILD_ID: z
+        .string()
+        .regex(/^[\w.+-]{1,255}$/, { error: 'must be letters, digits, ".", "_", "+" or "-"' })
+        .optional(),
     }),
     env,
   );
   return {
-    taskQueue: parsed.TEMPORAL_TASK_QUEUE,
-    metricsPort: parsed.METRICS_PORT,
+    versioning:
+      parsed.WORKER_VERSIONING === 'on'
+        ? { deploymentName: parsed.WORKER_DEPLOYMENT_NAME, buildId: parsed.WORKER_BUILD_ID ?? packageVersion() }
+        : undefined,
+    metrics: parsed.METRICS_PORT ? { host: parsed.METRICS_HOST, port: parsed.METRICS_PORT } : undefined,
     maxConcurrentActivities: parsed.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTasks: parsed.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
   };
@@ -138,5 +213,39 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
     token: parsed.API_TOKEN,
     webhookSecret: parsed.CIRCLE_WEBHOOK_SECRET,
     bodyLimit: parsed.API_BODY_LIMIT_BYTES,
+  };
+}
+
+/** Logging of every process: pino, JSON lines unless `LOG_FORMAT=pretty` (the dev stack's default). */
+export function logConfig(env: NodeJS.ProcessEnv = process.env, defaults: { format?: 'json' | 'pretty' } = {}) {
+  const parsed = parseEnv(
+    z.object({
+      LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      LOG_FORMAT: z.enum(['json', 'pretty']).default(defaults.format ?? 'json'),
+    }),
+    env,
+  );
+  return { level: parsed.LOG_LEVEL, format: parsed.LOG_FORMAT };
+}
+export type LogConfig = ReturnType<typeof logConfig>;
+
+/** The local dev stack (`npm start`, `refund-saga stack`) and the demo that runs against it. */
+export function stackConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(
+    z.object({
+      TEMPORAL_DEV_PORT: port(7233),
+      TEMPORAL_UI_PORT: port(8233),
+      /** The Web UI the demo links to; the dev server's unless set. */
+      TEMPORAL_UI_URL: z.string().url({ error: 'must be a URL such as http://localhost:8233' }).optional(),
+      /** Where the dev server's SQLite file, the sandboxes' state and the dev secrets live. */
+      STACK_STATE_DIR: z.string().min(1).default('.temporal'),
+    }),
+    env,
+  );
+  return {
+    devPort: parsed.TEMPORAL_DEV_PORT,
+    uiPort: parsed.TEMPORAL_UI_PORT,
+    uiUrl: parsed.TEMPORAL_UI_URL ?? `http://localhost:${parsed.TEMPORAL_UI_PORT}`,
+    stateDir: resolve(parsed.STACK_STATE_DIR),
   };
 }

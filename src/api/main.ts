@@ -1,21 +1,23 @@
-/** `npm run api`: the HTTP API against the cluster `@temporalio/envconfig` points at. Needs API_TOKEN. */
+/** The HTTP API process (`refund-saga api`, `npm run api`) against the cluster `temporalConfig` points at. Needs API_TOKEN. */
 import { Client, Connection } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { apiConfig, ConfigError, workerConfig } from '../config';
+import { apiConfig, ConfigError, temporalConfig, type TemporalFlags } from '../config';
 import { buildApi } from './server';
 
-async function main() {
+export async function runApi(flags: TemporalFlags = {}): Promise<void> {
   const settings = apiConfig();
   if (!settings.token)
     throw new ConfigError('API_TOKEN is required: the bearer token callers must send (16+ characters)');
-  const { connectionOptions, namespace } = loadClientConnectConfig();
-  const client = new Client({ connection: await Connection.connect(connectionOptions), namespace });
+  const temporal = temporalConfig(flags);
+  const client = new Client({
+    connection: await Connection.connect(temporal.connectionOptions),
+    namespace: temporal.namespace,
+  });
   const api = buildApi({
     client,
     token: settings.token,
     webhookSecret: settings.webhookSecret,
     bodyLimit: settings.bodyLimit,
-    taskQueue: workerConfig().taskQueue,
+    taskQueue: temporal.taskQueue,
   });
   const url = await api.listen({ port: settings.port, host: settings.host });
   console.log(`refund API on ${url} (OpenAPI at ${url}/openapi.json)`);
@@ -23,8 +25,3 @@ async function main() {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
-
-main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(1);
-});

@@ -5,3 +5,4 @@ export * from './search-attributes';
 export * from './overrides';
 export * from './idempotency';
 export * from './saga-options';
+export * from './task-queue';

@@ -1,18 +1,16 @@
 /**
- * `npm run demo`: against the stack of `npm start`, seeds the sandboxes and starts six refunds that cover the real
+ * `npm run demo` (`refund-saga demo`): against the stack of `npm start`, seeds the sandboxes and starts six refunds that cover the real
  * situations, then shows a live table of their states until each has settled, with Temporal UI links and the CLI
  * command an operator would run for the stuck ones.
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { getRefundStatus, startRefund } from '../src/client';
-import { sandboxConfig } from '../src/config';
-import type { RefundRequest, SagaStatusView } from '../src/domain';
+import { getRefundStatus, startRefund } from '../client';
+import { sandboxConfig, stackConfig, temporalConfig, type TemporalFlags } from '../config';
+import type { RefundRequest, SagaStatusView } from '../domain';
 
 const sandboxes = sandboxConfig();
 const base = (port: number) => `http://${sandboxes.host}:${port}`;
-const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-const uiBase = process.env.TEMPORAL_UI_URL ?? `http://localhost:${process.env.TEMPORAL_UI_PORT ?? 8233}`;
 // Demo sagas poll every few seconds instead of minutes, so the whole story plays out in under a minute.
 // Deadlines of an hour keep the number of polls within what one saga's history may hold.
 const DEMO_POLLING = {
@@ -112,18 +110,22 @@ function note(view: SagaStatusView): string {
   return waiting ? `${waiting[0]}: ${waiting[1].detail ?? 'waiting'}` : '';
 }
 
-async function main() {
+export async function runDemo(flags: TemporalFlags = {}): Promise<void> {
+  const temporal = temporalConfig(flags);
+  const { namespace, taskQueue } = temporal;
+  const uiBase = stackConfig().uiUrl;
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 3000 });
+    connection = await Connection.connect({ ...temporal.connectionOptions, connectTimeout: 3000 });
     await fetch(`${base(sandboxes.ports.circle)}/_sandbox/settings`);
   } catch {
     console.error(
       `The demo needs the running stack: start it with \`npm start\` in another terminal, then run \`npm run demo\` again.`,
     );
-    process.exit(1);
+    process.exitCode = 1;
+    return;
   }
-  const client = new Client({ connection });
+  const client = new Client({ connection, namespace });
   await admin(sandboxes.ports.impactRecon, 'settings', { reversalDelayMs: 3000 });
 
   const run = Date.now().toString(36);
@@ -131,7 +133,7 @@ async function main() {
   const orders: Array<{ scenario: Scenario; orderId: string }> = [];
   for (const [i, scenario] of SCENARIOS.entries()) {
     const orderId = `demo_${run}_${i + 1}`;
-    await startRefund(client, await seed(scenario, orderId), { sagaOptions: DEMO_POLLING });
+    await startRefund(client, await seed(scenario, orderId), { sagaOptions: DEMO_POLLING, taskQueue });
     orders.push({ scenario, orderId });
   }
 
@@ -157,7 +159,7 @@ async function main() {
 
   console.log('Follow each run in the Temporal UI:');
   for (const v of views)
-    console.log(`  ${v.orderId.padEnd(18)} ${uiBase}/namespaces/default/workflows/refund-${v.orderId}`);
+    console.log(`  ${v.orderId.padEnd(18)} ${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/refund-${v.orderId}`);
   const stuck = views.filter((v) => v.status === 'needs_attention');
   if (stuck.length) {
     console.log('\nWhat an operator would run for the stuck ones:');
@@ -181,8 +183,3 @@ function stepOf(view: SagaStatusView): string {
     )?.[0] ?? ''
   );
 }
-
-main().catch((err: unknown) => {
-  console.error(`demo failed: ${(err as Error).message}`);
-  process.exit(1);
-});

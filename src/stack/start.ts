@@ -1,39 +1,46 @@
 /**
- * `npm start`: the local stack in one command — a Temporal dev server with its Web UI (SQLite under `.temporal/`, so
- * state survives restarts; search attributes registered), the five provider sandboxes, the saga's worker and the HTTP
- * API. With
- * TEMPORAL_ADDRESS set it uses that cluster instead of starting one. Ctrl-C stops everything.
+ * `npm start` (`refund-saga stack`): the local stack in one command — a Temporal dev server with its Web UI (SQLite
+ * under `.temporal/`, so state survives restarts; search attributes registered), the five provider sandboxes, the
+ * saga's worker and the HTTP API. With a Temporal address configured (`TEMPORAL_ADDRESS`, an envconfig profile or
+ * `--address`) it uses that cluster instead of starting one. Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { buildApi } from '../src/api/server';
-import { apiConfig, ConfigError, providerConfig, sandboxConfig, workerConfig } from '../src/config';
-import { REFUND_SEARCH_ATTRIBUTES } from '../src/domain';
-import { startSandboxes } from '../src/stack/sandboxes';
-import { registerSearchAttributes } from '../src/stack/search-attributes';
-import { ensureTemporalCli } from '../src/stack/temporal-binaries';
-import { buildClients, sagaWorkerOptions } from '../src/worker';
+import { buildApi } from '../api/server';
+import {
+  apiConfig,
+  providerConfig,
+  sandboxConfig,
+  stackConfig,
+  temporalConfig,
+  workerConfig,
+  type TemporalFlags,
+} from '../config';
+import { REFUND_SEARCH_ATTRIBUTES } from '../domain';
+import { buildClients, sagaWorkerOptions } from '../worker';
+import { startSandboxes } from './sandboxes';
+import { registerSearchAttributes } from './search-attributes';
+import { ensureTemporalCli } from './temporal-binaries';
 
 const log = (line: string) => console.log(`[stack] ${line}`);
-const STATE_DIR = join(__dirname, '..', '.temporal');
 
-async function startDevServer(): Promise<{ address: string; uiUrl: string; process: ChildProcess }> {
+async function startDevServer(
+  stack: ReturnType<typeof stackConfig>,
+): Promise<{ address: string; uiUrl: string; process: ChildProcess }> {
   const cli = await ensureTemporalCli((line) => log(line));
   if (!cli.path)
     throw new Error('no Temporal CLI available offline; install Go, or set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS');
-  mkdirSync(STATE_DIR, { recursive: true });
-  const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
-  const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+  mkdirSync(stack.stateDir, { recursive: true });
+  const { devPort: port, uiPort } = stack;
   const args = [
     'server',
     'start-dev',
     '--db-filename',
-    join(STATE_DIR, 'temporal.db'),
+    join(stack.stateDir, 'temporal.db'),
     '--port',
     String(port),
     '--ui-port',
@@ -65,32 +72,35 @@ async function startDevServer(): Promise<{ address: string; uiUrl: string; proce
 }
 
 /** A dev secret made up once and kept in `.temporal/`, so the printed token stays valid across restarts. */
-function devSecret(name: string, prefix: string): string {
-  mkdirSync(STATE_DIR, { recursive: true });
-  const path = join(STATE_DIR, name);
+function devSecret(stateDir: string, name: string, prefix: string): string {
+  mkdirSync(stateDir, { recursive: true });
+  const path = join(stateDir, name);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
   const secret = `${prefix}${randomBytes(12).toString('hex')}`;
   writeFileSync(path, secret, { mode: 0o600 });
   return secret;
 }
 
-async function main() {
+export async function runStack(flags: TemporalFlags = {}): Promise<void> {
   const settings = workerConfig();
   const sandboxSettings = sandboxConfig();
+  const stack = stackConfig();
+  const temporal = temporalConfig(flags);
+  const { namespace, taskQueue } = temporal;
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const started = Date.now();
 
-  const external = process.env.TEMPORAL_ADDRESS;
-  const dev = external ? undefined : await startDevServer();
-  const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
-  const address = dev?.address ?? connectionOptions.address ?? 'localhost:7233';
-  const client = await Connection.connect({ ...connectionOptions, address });
+  // A profile, TEMPORAL_ADDRESS or --address names a cluster; otherwise the stack runs its own dev server.
+  const dev = temporal.configured ? undefined : await startDevServer(stack);
+  const connectionOptions = { ...temporal.connectionOptions, ...(dev && { address: dev.address }) };
+  const { address } = connectionOptions;
+  const client = await Connection.connect(connectionOptions);
   const added = await registerSearchAttributes(client, namespace);
   if (added.length) log(`registered search attributes ${added.join(', ')} on ${address}`);
 
   const sandboxes = await startSandboxes({
     ...sandboxSettings,
-    stateDir: sandboxSettings.stateDir ?? join(STATE_DIR, 'sandboxes'),
+    stateDir: sandboxSettings.stateDir ?? join(stack.stateDir, 'sandboxes'),
   });
   const urls = sandboxes.urls;
   const providers = providerConfig({
@@ -103,26 +113,26 @@ async function main() {
   });
 
   log('bundling workflows and starting the worker');
-  const connection = await NativeConnection.connect({ ...connectionOptions, address });
+  const connection = await NativeConnection.connect(connectionOptions);
   const worker = await Worker.create(
     sagaWorkerOptions(buildClients(providers), {
       connection,
       namespace,
-      taskQueue: settings.taskQueue,
+      taskQueue,
       shutdownGraceTime: '5s',
     }),
   );
   const running = worker.run();
 
   const apiSettings = apiConfig();
-  const token = apiSettings.token ?? devSecret('api-token', 'dev_');
-  const webhookSecret = apiSettings.webhookSecret ?? devSecret('circle-webhook-secret', 'whsec_');
+  const token = apiSettings.token ?? devSecret(stack.stateDir, 'api-token', 'dev_');
+  const webhookSecret = apiSettings.webhookSecret ?? devSecret(stack.stateDir, 'circle-webhook-secret', 'whsec_');
   const api = buildApi({
     client: new Client({ connection: client, namespace }),
     token,
     webhookSecret,
     bodyLimit: apiSettings.bodyLimit,
-    taskQueue: settings.taskQueue,
+    taskQueue,
   });
   const apiUrl = await api.listen({ port: apiSettings.port, host: apiSettings.host });
   // The Circle sandbox tells the API when a cancel settles, as Circle's notifications would.
@@ -134,7 +144,7 @@ async function main() {
 
   Temporal      ${address} (namespace ${namespace})${dev ? ', state in .temporal/temporal.db' : ''}
   Web UI        ${uiUrl}${dev ? `/namespaces/${namespace}/workflows` : ''}
-  Task queue    ${settings.taskQueue}
+  Task queue    ${taskQueue}
   HTTP API      ${apiUrl}  (Authorization: Bearer ${token}; OpenAPI at /openapi.json)
   Webhook       ${apiUrl}/v1/webhooks/circle  (X-Webhook-Secret: ${webhookSecret})
   Sandboxes     Circle ${urls.circle}, Stripe ${urls.stripeClimate}, SQUAKE ${urls.squake},
@@ -158,8 +168,3 @@ async function main() {
   await running;
   await stop();
 }
-
-main().catch((err: unknown) => {
-  console.error(`[stack] ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
