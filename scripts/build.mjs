@@ -1,0 +1,29 @@
+// `npm run build`: compiles src/ to dist/ (tsc, CommonJS with types), then prebuilds the workflow bundle the worker
+// loads (dist/workflow-bundle.js), so a worker never bundles the workflow code at start.
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const require = createRequire(import.meta.url);
+
+rmSync(dist, { recursive: true, force: true });
+const tsc = spawnSync(
+  process.execPath,
+  [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+  {
+    stdio: 'inherit',
+  },
+);
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+const { bundleWorkflowCode } = require('@temporalio/worker');
+const { code } = await bundleWorkflowCode({
+  workflowsPath: join(dist, 'workflows', 'index.js'),
+  logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+});
+writeFileSync(join(dist, 'workflow-bundle.js'), code);
+console.log(`built dist/ and dist/workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB)`);
