@@ -9,10 +9,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { buildApi } from '../api/server';
 import {
   apiConfig,
+  logConfig,
   providerConfig,
   sandboxConfig,
   stackConfig,
@@ -21,7 +22,9 @@ import {
   type TemporalFlags,
 } from '../config';
 import { REFUND_SEARCH_ATTRIBUTES } from '../domain';
-import { buildClients, sagaWorkerOptions } from '../worker';
+import { createLogger, temporalLogger } from '../logging';
+import { buildClients, sagaWorkerOptions, type SagaWorkerVersion } from '../worker';
+import { setCurrentCommand, setCurrentVersion } from '../worker/versioning';
 import { startSandboxes } from './sandboxes';
 import { registerSearchAttributes } from './search-attributes';
 import { ensureTemporalCli } from './temporal-binaries';
@@ -71,6 +74,19 @@ async function startDevServer(
   return { address, uiUrl: `http://localhost:${uiPort}`, process: child };
 }
 
+/** Makes the stack's worker version current, once its worker has polled (the server refuses a version without one). */
+async function makeCurrent(connection: NativeConnection, namespace: string, version: SagaWorkerVersion) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await setCurrentVersion(connection.workflowService, namespace, version, 'refund-saga stack');
+      return;
+    } catch (err) {
+      if (attempt >= 40) throw new Error(`could not make worker version ${version.buildId} current: ${String(err)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /** A dev secret made up once and kept in `.temporal/`, so the printed token stays valid across restarts. */
 function devSecret(stateDir: string, name: string, prefix: string): string {
   mkdirSync(stateDir, { recursive: true });
@@ -87,7 +103,12 @@ export async function runStack(flags: TemporalFlags = {}): Promise<void> {
   const stack = stackConfig();
   const temporal = temporalConfig(flags);
   const { namespace, taskQueue } = temporal;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The runtime's own lines (worker, workflow and activity logs) readable, and only warnings: the banner says the rest.
+  Runtime.install({
+    logger: temporalLogger(
+      createLogger('stack', logConfig(process.env, { format: 'pretty' })).child({}, { level: 'warn' }),
+    ),
+  });
   const started = Date.now();
 
   // A profile, TEMPORAL_ADDRESS or --address names a cluster; otherwise the stack runs its own dev server.
@@ -115,14 +136,21 @@ export async function runStack(flags: TemporalFlags = {}): Promise<void> {
   log('bundling workflows and starting the worker');
   const connection = await NativeConnection.connect(connectionOptions);
   const worker = await Worker.create(
-    sagaWorkerOptions(buildClients(providers), {
-      connection,
-      namespace,
-      taskQueue,
-      shutdownGraceTime: '5s',
-    }),
+    sagaWorkerOptions(
+      buildClients(providers),
+      { connection, namespace, taskQueue, shutdownGraceTime: '5s' },
+      settings.versioning,
+    ),
   );
   const running = worker.run();
+  if (settings.versioning) {
+    // The stack's own dev server gets new sagas on this version at once; on a cluster of yours that is your call.
+    if (dev) await makeCurrent(connection, namespace, settings.versioning);
+    else
+      log(
+        `worker version ${settings.versioning.buildId}; to send new sagas to it: ${setCurrentCommand(settings.versioning)}`,
+      );
+  }
 
   const apiSettings = apiConfig();
   const token = apiSettings.token ?? devSecret(stack.stateDir, 'api-token', 'dev_');
@@ -144,7 +172,7 @@ export async function runStack(flags: TemporalFlags = {}): Promise<void> {
 
   Temporal      ${address} (namespace ${namespace})${dev ? ', state in .temporal/temporal.db' : ''}
   Web UI        ${uiUrl}${dev ? `/namespaces/${namespace}/workflows` : ''}
-  Task queue    ${taskQueue}
+  Task queue    ${taskQueue}${settings.versioning ? ` (worker ${settings.versioning.deploymentName} ${settings.versioning.buildId}, pinned)` : ''}
   HTTP API      ${apiUrl}  (Authorization: Bearer ${token}; OpenAPI at /openapi.json)
   Webhook       ${apiUrl}/v1/webhooks/circle  (X-Webhook-Secret: ${webhookSecret})
   Sandboxes     Circle ${urls.circle}, Stripe ${urls.stripeClimate}, SQUAKE ${urls.squake},

@@ -6,7 +6,9 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { logConfig, providerConfig, temporalConfig, workerConfig, type TemporalFlags } from '../config';
 import { createLogger, temporalLogger } from '../logging';
-import { buildClients, sagaWorkerOptions } from './index';
+import type { Logger } from '../logging';
+import { buildClients, sagaWorkerOptions, type SagaWorkerVersion } from './index';
+import { currentBuildId, setCurrentCommand } from './versioning';
 
 export async function runWorker(flags: TemporalFlags = {}): Promise<void> {
   const settings = workerConfig();
@@ -48,6 +50,30 @@ export async function runWorker(flags: TemporalFlags = {}): Promise<void> {
     'worker polling',
   );
   // Worker.run() handles SIGINT/SIGTERM itself: it stops polling, lets running tasks finish, then resolves.
-  await worker.run();
+  const running = worker.run();
+  if (settings.versioning) void reportRouting(connection, temporal.namespace, settings.versioning, log);
+  await running;
   await connection.close();
+}
+
+/** Says, once the worker has polled, whether new sagas come to this version, and how to make them. */
+async function reportRouting(
+  connection: NativeConnection,
+  namespace: string,
+  version: SagaWorkerVersion,
+  log: Logger,
+): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 3000).unref());
+  try {
+    const current = await currentBuildId(connection.workflowService, namespace, version.deploymentName);
+    if (current === version.buildId) log.info({ version }, 'this version is current: new sagas start here');
+    else
+      log.warn(
+        { version, current: current ?? 'none' },
+        `new sagas go to ${current ? `build ${current}` : 'no version yet, and wait'}; sagas pinned to this build run here. ` +
+          `To send new sagas here: ${setCurrentCommand(version)}`,
+      );
+  } catch (err) {
+    log.warn({ err }, 'could not read the worker deployment’s current version');
+  }
 }
