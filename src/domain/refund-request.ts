@@ -1,6 +1,7 @@
 /**
- * The RefundRequest contract (design.md, "Public contracts"): the same schema validates at every edge and again in the
- * workflow. Each rule's message is written for the person who sent the request; the issue's path names the field.
+ * The RefundRequest contract (docs/design.md, "RefundRequest", under "Public contracts"): the same schema validates at
+ * every edge and again in the workflow. Each rule's message is written for the person who sent the request; the
+ * issue's path names the field.
  */
 import { z } from 'zod';
 

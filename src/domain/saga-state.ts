@@ -1,6 +1,6 @@
 /**
- * The saga's observable state (design.md, "Saga status"): what the `status` query and `GET /v1/refunds/{orderId}`
- * return.
+ * The saga's observable state (docs/design.md, "Saga status"): what the `status` query and
+ * `GET /v1/refunds/{orderId}` return.
  */
 import type { RefundRequest } from './refund-request';
 

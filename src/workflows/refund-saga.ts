@@ -1,7 +1,7 @@
 /**
- * `refundSaga`: one durable workflow per refunded order (design.md, "The saga"). Cancels the Circle payment (the
- * pivot), then the carbon order and the impact, awaits Circle's settlement in the background and the reversal in the
- * recon feed, and completes with a reversal summary. Permanent failures block a step and wait for an operator; the
+ * `refundSaga`: one durable workflow per refunded order (docs/design.md, "The saga"). Cancels the Circle payment
+ * (the pivot), then the carbon order and the impact, awaits Circle's settlement in the background and the reversal in
+ * the recon feed, and completes with a reversal summary. Permanent failures block a step and wait for an operator; the
  * workflow itself does not fail.
  *
  * History stays bounded over long waits: settlement and recon are polled on durable timers whose interval doubles up

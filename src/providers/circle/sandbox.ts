@@ -1,6 +1,7 @@
 /**
  * A local Circle payments API: asynchronous cancel settlement (`pending` → `confirmed`/`paid`/`failed` after a
- * delay), "not eligible" answers, and idempotency-key replay and conflicts (providers.md, "Circle").
+ * delay), "not eligible" answers, and idempotency-key replay and conflicts
+ * (docs/providers.md, "Circle: cancel a payment").
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';

@@ -1,4 +1,4 @@
-/** Circle payment and cancel bodies (seed `004_…`), as far as the saga reads them. */
+/** Circle payment and cancel bodies (docs/providers.md, "Circle: cancel a payment"), as far as the saga reads them. */
 import { z } from 'zod';
 import { Timestamp } from '../timestamp';
 

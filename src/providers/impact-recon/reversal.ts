@@ -1,4 +1,7 @@
-/** How the saga recognises the reversal of a funds allocation in the recon feed (design.md, step 5). */
+/**
+ * How the saga recognises the reversal of a funds allocation in the recon feed (docs/design.md, "The saga", step 5;
+ * docs/providers.md, "Impact reconciliation: funds allocations").
+ */
 import type { AllocationAmounts, FundsAllocation } from './schemas';
 
 const AMOUNT_FIELDS = ['total', 'impact', 'impactTax', 'serviceFee', 'serviceFeeTax'] as const;

@@ -1,7 +1,7 @@
 /**
  * A local impact reconciliation feed: required time bounds (`dateTimeTo` exclusive), filters, limit 1–100, cursor
  * pagination both ways, and reversal records appended a delay after a linked impact is cancelled — matching, with
- * mismatched amounts, or never (providers.md, "Impact reconciliation").
+ * mismatched amounts, or never (docs/providers.md, "Impact reconciliation: funds allocations").
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';

@@ -1,4 +1,4 @@
-/** Impact reconciliation (funds allocations v3) bodies (seed `003_…`). */
+/** Impact reconciliation bodies (docs/providers.md, "Impact reconciliation: funds allocations"). */
 import { z } from 'zod';
 import { Timestamp } from '../timestamp';
 

@@ -1,7 +1,8 @@
 /**
  * A local 1ClickImpact API: an idempotent impact cancel ("impact was already cancelled" with the same `cancelled_on`),
- * totals that drop cancelled impacts, `/v1/track` and `/v1/records` (providers.md, "1ClickImpact"). An impact can be
- * linked to a funds allocation, so its cancel makes the recon sandbox append a reversal.
+ * totals that drop cancelled impacts, `/v1/track` and `/v1/records`
+ * (docs/providers.md, "1ClickImpact: cancel an impact"). An impact can be linked to a funds allocation, so its cancel
+ * makes the recon sandbox append a reversal.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';

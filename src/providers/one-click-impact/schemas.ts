@@ -1,4 +1,4 @@
-/** 1ClickImpact bodies (seed `000_…`). */
+/** 1ClickImpact bodies (docs/providers.md, "1ClickImpact: cancel an impact"). */
 import { z } from 'zod';
 import { Timestamp } from '../timestamp';
 

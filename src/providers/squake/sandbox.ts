@@ -1,7 +1,7 @@
 /**
  * A local SQUAKE API: purchases cancellable only while `reserved`, confirmed when the reservation period ends, a
  * repeated cancel of a canceled purchase answered 200 unchanged, error arrays and `SQUAKE-Request-Id`
- * (providers.md, "SQUAKE").
+ * (docs/providers.md, "SQUAKE: cancel a purchase").
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';

@@ -1,4 +1,4 @@
-/** SQUAKE purchase bodies (seed `001_…`). */
+/** SQUAKE purchase bodies (docs/providers.md, "SQUAKE: cancel a purchase"). */
 import { z } from 'zod';
 
 export const PurchaseState = z.enum([

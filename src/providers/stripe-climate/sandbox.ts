@@ -1,6 +1,7 @@
 /**
  * A local Stripe Climate API: orders cancellable within 24 h of `created` unless delivered or canceled, form-encoded
- * bodies, `Idempotency-Key` replay with `Idempotent-Replayed`, and Stripe's error shape (providers.md, "Stripe").
+ * bodies, `Idempotency-Key` replay with `Idempotent-Replayed`, and Stripe's error shape
+ * (docs/providers.md, "Stripe Climate: cancel an order").
  * Like Stripe, it stores the first answer to a key whatever it was, 500s included (an injected 5xx too), and replays
  * a stored 5xx with `Stripe-Should-Retry: false`: only a new key gets past it.
  */

@@ -1,4 +1,4 @@
-/** Stripe Climate order bodies (seed `002_…`), as far as the saga reads them. */
+/** Stripe Climate order bodies as far as the saga reads them (docs/providers.md, "Stripe Climate: cancel an order"). */
 import { z } from 'zod';
 
 export const ClimateOrderStatus = z.enum(['open', 'confirmed', 'awaiting_funds', 'delivered', 'canceled']);
