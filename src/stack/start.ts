@@ -74,19 +74,6 @@ async function startDevServer(
   return { address, uiUrl: `http://localhost:${uiPort}`, process: child };
 }
 
-/** Makes the stack's worker version current, once its worker has polled (the server refuses a version without one). */
-async function makeCurrent(connection: NativeConnection, namespace: string, version: SagaWorkerVersion) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await setCurrentVersion(connection.workflowService, namespace, version, 'refund-saga stack');
-      return;
-    } catch (err) {
-      if (attempt >= 40) throw new Error(`could not make worker version ${version.buildId} current: ${String(err)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
-
 /** A dev secret made up once and kept in `.temporal/`, so the printed token stays valid across restarts. */
 function devSecret(stateDir: string, name: string, prefix: string): string {
   mkdirSync(stateDir, { recursive: true });
@@ -145,7 +132,7 @@ export async function runStack(flags: TemporalFlags = {}): Promise<void> {
   const running = worker.run();
   if (settings.versioning) {
     // The stack's own dev server gets new sagas on this version at once; on a cluster of yours that is your call.
-    if (dev) await makeCurrent(connection, namespace, settings.versioning);
+    if (dev) await setCurrentVersion(connection.workflowService, namespace, settings.versioning, 'refund-saga stack');
     else
       log(
         `worker version ${settings.versioning.buildId}; to send new sagas to it: ${setCurrentCommand(settings.versioning)}`,

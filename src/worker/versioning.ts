@@ -24,21 +24,33 @@ export async function currentBuildId(
 }
 
 /**
- * Sends new sagas to `version` (what `temporal worker deployment set-current-version` does). The version must have a
- * worker polling. Sagas already running stay on their own version until they end.
+ * Sends new sagas to `version` (what `temporal worker deployment set-current-version` does), waiting up to
+ * `timeoutMs` for a worker of it to have polled: the server refuses a version without one. Sagas already running stay
+ * on their own version until they end.
  */
 export async function setCurrentVersion(
   service: Service,
   namespace: string,
   version: SagaWorkerVersion,
   identity: string,
+  timeoutMs = 10_000,
 ): Promise<void> {
-  await service.setWorkerDeploymentCurrentVersion({
-    namespace,
-    deploymentName: version.deploymentName,
-    buildId: version.buildId,
-    identity,
-  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await service.setWorkerDeploymentCurrentVersion({
+        namespace,
+        deploymentName: version.deploymentName,
+        buildId: version.buildId,
+        identity,
+      });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new Error(`could not make worker version ${version.buildId} current: ${String(err)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 /** The command that makes `version` current, for log lines and the README. */
