@@ -1,37 +1,54 @@
 #!/usr/bin/env node
 /**
- * `refund-saga`: one binary for the operator commands (start, status, list, override) and the processes (worker, api,
- * stack, demo). The processes are loaded only when asked for, so the operator commands never load the sandboxes.
+ * `refund-saga`: one binary for the operator commands (start, status, list, override; src/cli) and the processes
+ * (worker, api, stack, demo). A process's module is loaded only when its command runs, so the operator commands never
+ * load the worker or the sandboxes.
  */
-import { runCli } from './cli/main';
+import type { Command } from 'commander';
+import { cliProgram } from './cli/main';
+import { addTemporalOptions, temporalFlags } from './cli/global-options';
+import type { TemporalFlags } from './config';
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'worker':
-      await (await import('./worker/main.js')).runWorker();
-      return 0;
-    case 'api':
-      await (await import('./api/main.js')).runApi();
-      return 0;
-    case 'stack':
-      await (await import('./stack/start.js')).runStack();
-      return 0;
-    case 'demo':
-      await (await import('./stack/demo.js')).runDemo();
-      return process.exitCode === 1 ? 1 : 0;
-    default:
-      return runCli(command ? [command, ...rest] : [], {
-        out: (line) => console.log(line),
-        err: (line) => console.error(line),
-      });
+/** The processes: name, what it is, and how it runs. */
+const PROCESSES: Array<[string, string, (flags: TemporalFlags) => Promise<void>]> = [
+  [
+    'worker',
+    'run the saga worker (workflows and provider activities) until SIGINT/SIGTERM',
+    async (flags) => (await import('./worker/main.js')).runWorker(flags),
+  ],
+  [
+    'api',
+    'run the HTTP API for the order service and operators (needs API_TOKEN)',
+    async (flags) => (await import('./api/main.js')).runApi(flags),
+  ],
+  [
+    'stack',
+    'run the local stack: a Temporal dev server (unless one is configured), the sandboxes, the worker and the API',
+    async (flags) => (await import('./stack/start.js')).runStack(flags),
+  ],
+  [
+    'demo',
+    'start six demo refunds against the stack and show their states live',
+    async (flags) => (await import('./stack/demo.js')).runDemo(flags),
+  ],
+];
+
+function addProcessCommands(program: Command): void {
+  for (const [name, description, run] of PROCESSES) {
+    addTemporalOptions(program.command(name).description(description)).action((_options, command: Command) =>
+      run(temporalFlags(command)),
+    );
   }
 }
 
-main(process.argv.slice(2)).then(
+const cli = cliProgram({ out: (line) => console.log(line), err: (line) => console.error(line) });
+addProcessCommands(cli.program);
+cli.run(process.argv.slice(2)).then(
+  // The demo sets process.exitCode itself when a refund went wrong; a command's own nonzero code wins.
   (code) => {
     if (code) process.exitCode = code;
   },
+  // A process that fails may leave handles open (a worker's runtime, a child server): exit rather than wait on them.
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

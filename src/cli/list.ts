@@ -1,5 +1,5 @@
 /** `refund-saga list`: refunds from Temporal visibility, a page at a time or all of them (`--all`). */
-import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
 import {
   CARBON_PROVIDER_FILTERS,
   listRefunds,
@@ -8,19 +8,29 @@ import {
   type RefundListEntry,
 } from '../client';
 import { ERROR_TYPES, SAGA_STATUSES } from '../domain';
-import { pad, UsageError, type Output } from './output';
+import { addOutputOption, addTemporalOptions, shellWord, temporalArgs } from './global-options';
+import { pad, UsageError } from './output';
+import { operatorAction, type OperatorContext, type OperatorSession } from './session';
 
-/** The `list` command's flags, as parsed. */
-export interface ListFlags {
+/** The `list` command's options, as parsed. */
+export type ListFlags = {
   status?: string;
   step?: string;
-  'carbon-provider'?: string;
-  'error-type'?: string;
-  'page-size'?: string;
-  'page-token'?: string;
+  carbonProvider?: string;
+  errorType?: string;
+  pageSize?: string;
+  pageToken?: string;
   all?: boolean;
-  json?: boolean;
-}
+};
+
+/** The filters the "next page" command repeats, by the flag that sets them. */
+const FILTER_FLAGS = {
+  status: '--status',
+  step: '--step',
+  carbonProvider: '--carbon-provider',
+  errorType: '--error-type',
+  pageSize: '--page-size',
+} as const;
 
 /** One of `allowed`, or a {@link UsageError} naming the flag. */
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
@@ -32,20 +42,30 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
 
 /** Checks the flags before anything connects; throws {@link UsageError}. */
 export function listOptions(flags: ListFlags): ListRefundsOptions {
-  const pageSize = flags['page-size'] === undefined ? 100 : Number(flags['page-size']);
+  const pageSize = flags.pageSize === undefined ? 100 : Number(flags.pageSize);
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) throw new UsageError('--page-size must be 1-100');
   return {
     status: oneOf('--status', flags.status, SAGA_STATUSES),
     step: oneOf('--step', flags.step, STEP_FILTERS),
-    carbonProvider: oneOf('--carbon-provider', flags['carbon-provider'], CARBON_PROVIDER_FILTERS),
-    errorType: oneOf('--error-type', flags['error-type'], ERROR_TYPES),
+    carbonProvider: oneOf('--carbon-provider', flags.carbonProvider, CARBON_PROVIDER_FILTERS),
+    errorType: oneOf('--error-type', flags.errorType, ERROR_TYPES),
     pageSize,
-    pageToken: flags['page-token'],
+    pageToken: flags.pageToken,
   };
 }
 
+/** The command that prints the page after this one, with the same filters, cluster and namespace. */
+function nextPageCommand(session: OperatorSession, flags: ListFlags, nextPageToken: string): string {
+  const filters = (Object.keys(FILTER_FLAGS) as Array<keyof typeof FILTER_FLAGS>)
+    .filter((key) => flags[key] !== undefined)
+    .map((key) => `${FILTER_FLAGS[key]} ${shellWord(flags[key]!)}`);
+  const args = [...filters, `--page-token ${shellWord(nextPageToken)}`, ...temporalArgs(session.flags)];
+  return `refund-saga list ${args.join(' ')}`;
+}
+
 /** Prints one page (or, with `--all`, every page) and the command that gets the next one. */
-export async function runList(client: Client, flags: ListFlags, options: ListRefundsOptions, io: Output) {
+export async function runList(session: OperatorSession, flags: ListFlags, options: ListRefundsOptions) {
+  const client = await session.connect();
   const refunds: RefundListEntry[] = [];
   let nextPageToken = options.pageToken;
   do {
@@ -54,7 +74,8 @@ export async function runList(client: Client, flags: ListFlags, options: ListRef
     nextPageToken = page.nextPageToken;
   } while (flags.all && nextPageToken);
 
-  if (flags.json) {
+  const { io } = session;
+  if (session.json) {
     io.out(JSON.stringify({ refunds, ...(nextPageToken && { nextPageToken }) }, null, 2));
     return;
   }
@@ -71,10 +92,28 @@ export async function runList(client: Client, flags: ListFlags, options: ListRef
       }),
     ].join('\n'),
   );
-  if (nextPageToken) {
-    const same = (['status', 'step', 'carbon-provider', 'error-type', 'page-size'] as const)
-      .filter((flag) => flags[flag] !== undefined)
-      .map((flag) => `--${flag} ${flags[flag]}`);
-    io.out(`\nnext page: refund-saga list ${[...same, `--page-token ${nextPageToken}`].join(' ')}  (or --all)`);
-  }
+  if (nextPageToken) io.out(`\nnext page: ${nextPageCommand(session, flags, nextPageToken)}  (or --all)`);
+}
+
+/** Registers `list` on `program`. */
+export function addListCommand(program: Command, context: OperatorContext): void {
+  const command = program
+    .command('list')
+    .description("refunds from Temporal visibility, with each blocked step's error and deadline, a page at a time")
+    .option('--status <status>', `only sagas in this status: ${SAGA_STATUSES.join(', ')}`)
+    .option('--step <step>', `only sagas at this step: ${STEP_FILTERS.join(', ')}`)
+    .option(
+      '--carbon-provider <provider>',
+      `only sagas with this carbon provider: ${CARBON_PROVIDER_FILTERS.join(', ')}`,
+    )
+    .option('--error-type <type>', `only sagas whose blocked step failed so: ${ERROR_TYPES.join(', ')}`)
+    .option('--page-size <1-100>', 'refunds per page (100 unless given)')
+    .option('--page-token <token>', 'the page a previous list named as the next one')
+    .option('--all', 'follow the page tokens to the end');
+  addTemporalOptions(addOutputOption(command)).action(
+    operatorAction(context, async (session, flags: ListFlags) => {
+      await runList(session, flags, listOptions(flags));
+      return 0;
+    }),
+  );
 }

@@ -1,4 +1,5 @@
-/** What the CLI's commands share: where lines go, bad input, and table padding. */
+/** What the CLI's commands share: where lines go, bad input, order ids, and table padding. */
+import { OrderIdSchema } from '../domain';
 
 /** Bad input: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -11,6 +12,13 @@ export interface Output {
 
 /** `text` padded to `width` columns. */
 export const pad = (text: string, width: number) => text.padEnd(width);
+
+/** The order id argument, or a {@link UsageError} saying what is wrong with it. */
+export function orderIdArg(value: string): string {
+  const parsed = OrderIdSchema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`orderId ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
+}
 
 const FLAGS: Record<string, string> = {
   where: '--where',

@@ -1,7 +1,7 @@
 /** `refund-saga override --where '<query>' | --orders a,b,c <action> …`: one override to many sagas. */
-import type { Client } from '@temporalio/client';
 import { parseOverrideBatch, sendOverrides, type OverrideOutcome, type OverrideTarget } from '../client';
-import { UsageError, type Output } from './output';
+import { UsageError } from './output';
+import type { OperatorSession } from './session';
 
 /** The batch flags, as parsed. */
 export interface BatchFlags {
@@ -10,7 +10,6 @@ export interface BatchFlags {
   apply?: boolean;
   concurrency?: string;
   id?: string;
-  json?: boolean;
 }
 
 /** The sagas the flags name; throws `UsageError` unless exactly one of `--where` and `--orders` is given. */
@@ -43,14 +42,13 @@ const line = (r: OverrideOutcome, done: number, total: number) =>
 
 /** Runs the batch, printing a line per saga as it answers and a summary; returns the exit code. */
 export async function runOverrideBatch(
-  client: Client,
+  session: OperatorSession,
   batch: ReturnType<typeof batchOptions>,
-  flags: BatchFlags,
-  io: Output,
 ): Promise<number> {
-  // With --json, standard output carries only the report: progress goes to standard error.
-  const progress = (text: string) => (flags.json ? io.err(text) : io.out(text));
-  const report = await sendOverrides(client, batch.target, batch.override, {
+  const { io, json } = session;
+  // With -o json, standard output carries only the report: progress goes to standard error.
+  const progress = (text: string) => (json ? io.err(text) : io.out(text));
+  const report = await sendOverrides(await session.connect(), batch.target, batch.override, {
     dryRun: batch.dryRun,
     concurrency: batch.concurrency,
     id: batch.id,
@@ -60,7 +58,7 @@ export async function runOverrideBatch(
   const capped = report.capped
     ? `only the first ${report.orderIds.length} matching sagas were taken; run again for the rest`
     : '';
-  if (flags.json) io.out(JSON.stringify(report, null, 2));
+  if (json) io.out(JSON.stringify(report, null, 2));
   else if (report.dryRun) {
     io.out(
       report.orderIds.length

@@ -35,7 +35,7 @@ describe('operator CLI over the real stack', () => {
     writeFileSync(file, JSON.stringify(request));
     const first = await cli('start', file);
     expect(first).toMatchObject({ code: 0, out: expect.stringContaining(`started refund-${request.orderId}`) });
-    const again = await cli('start', file, '--json');
+    const again = await cli('start', file, '-o', 'json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ workflowId: `refund-${request.orderId}`, alreadyExisted: true });
   });
@@ -84,7 +84,8 @@ describe('operator CLI over the real stack', () => {
       'ops',
       '--reason',
       'refunded by hand',
-      '--json',
+      '-o',
+      'json',
     );
     expect(override.code).toBe(0);
     expect(JSON.parse(override.out) as SagaStatusView).toMatchObject({ steps: { carbon: { state: 'skipped' } } });
@@ -122,10 +123,10 @@ describe('operator CLI over the real stack', () => {
 
   it.each([
     [['status', 'bad id'], 'orderId must be 1-64 characters'],
-    [['start'], 'missing <file.json>'],
+    [['start'], "missing required argument 'file'"],
     [['override', 'ord_1', 'skipStep', '--step', 'carbon'], 'operator is required'],
     [['list', '--status', 'stuck'], '--status must be one of'],
-    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['frobnicate'], "unknown command 'frobnicate'"],
     [['list', '--step', 'shipping'], '--step must be one of payment, carbon, impact, recon'],
     [['list', '--carbon-provider', 'paypal'], '--carbon-provider must be one of stripe_climate, squake, none'],
     [['list', '--page-token', 'garbage!!'], '--page-token'],
@@ -133,7 +134,7 @@ describe('operator CLI over the real stack', () => {
     [['override', '--where', "RefundStep = 'carbon'", '--orders', 'ord_1', 'abort'], 'exactly one of'],
     [['override', '--orders', 'ord_1,bad id', 'abort', '--operator', 'ops', '--reason', 'r'], '--orders'],
     [['override', '--where', "Colour = 'red'", 'abort', '--operator', 'ops', '--reason', 'r'], '--where'],
-    [['status', 'ord_1', '--colour'], "Unknown option '--colour'"],
+    [['status', 'ord_1', '--colour'], "unknown option '--colour'"],
   ])('exits 2 with one line for bad input: %j', async (argv, message) => {
     const result = await cli(...argv);
     expect(result.code).toBe(2);
@@ -168,7 +169,7 @@ describe('operator CLI over the real stack', () => {
 
     const onePage = await cli('list', '--page-size', '1');
     expect(onePage.out).toMatch(/next page: refund-saga list --page-size 1 --page-token \S+/);
-    const everything = await cli('list', '--page-size', '1', '--all', '--json');
+    const everything = await cli('list', '--page-size', '1', '--all', '-o', 'json');
     expect(everything.code).toBe(0);
     const all = JSON.parse(everything.out) as { refunds: Array<{ orderId: string }>; nextPageToken?: string };
     expect(all.refunds.length).toBeGreaterThan(1);
