@@ -1,0 +1,227 @@
+/**
+ * The order service's and operators' routes (registered under `/v1`): start a refund, read it, list refunds by status
+ * from Temporal visibility, and send operator overrides, one saga at a time or in batches. Every one needs
+ * `Authorization: Bearer <token>`.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import {
+  getRefundStatus,
+  listRefunds,
+  OverrideRejectedError,
+  parseOverrideBatch,
+  RequestConflictError,
+  SagaEndedError,
+  sendOverride,
+  sendOverrides,
+  startRefund,
+  type StartRefundOptions,
+} from '../client';
+import { InvalidRequestError } from '../domain';
+import { routeNotFound, sendError } from './errors';
+import {
+  ErrorEnvelope,
+  IdempotencyKeyHeaders,
+  json,
+  ListQuery,
+  OrderIdParams,
+  OverrideBatchBody,
+  OverrideBody,
+  OverridesReportSchema,
+  RefundListPageSchema,
+  RefundRequestBody,
+  SagaStatusViewSchema,
+  StartedRefundSchema,
+} from './schemas';
+import { bearerToken, secretMatches } from './secrets';
+
+/** Options of {@link refundRoutes}. */
+export interface RefundRoutesOptions {
+  client: Client;
+  /** The bearer token callers must send. */
+  token: string;
+  taskQueue: string;
+  /** Options for the sagas these routes start. */
+  startOptions?: Omit<StartRefundOptions, 'taskQueue'>;
+}
+
+/** A batch names up to 1,000 order ids of up to 64 characters: more than the default body limit. */
+const BATCH_BODY_LIMIT = 256 * 1024;
+
+const notFound = (orderId: string) => `no refund for order ${orderId}`;
+
+/** The refund routes, behind the bearer token. */
+export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api, options, done) => {
+  const { client, taskQueue } = options;
+
+  api.addHook('onRequest', async (request, reply) => {
+    if (!secretMatches(bearerToken(request.headers.authorization), options.token)) {
+      return sendError(reply, 401, 'unauthorized', 'send Authorization: Bearer <token>');
+    }
+  });
+  // The hook above answers 401 on every route here: documented once, where it happens.
+  api.addHook('onRoute', (route) => {
+    route.schema = {
+      ...route.schema,
+      response: {
+        ...(route.schema?.response as object | undefined),
+        401: json(ErrorEnvelope, 'Missing or wrong bearer token'),
+      },
+    };
+  });
+  // An unknown URL under /v1 goes through the hook too: without the token it is a 401, as every route is.
+  api.setNotFoundHandler(routeNotFound);
+
+  api.post(
+    '/refunds',
+    {
+      schema: {
+        summary: 'Start the refund saga of an order (idempotent per orderId and request)',
+        body: RefundRequestBody,
+        response: {
+          202: json(StartedRefundSchema, 'Started'),
+          200: json(
+            StartedRefundSchema,
+            'The saga already existed, started with the same request; nothing new was started',
+          ),
+          400: json(ErrorEnvelope, 'Invalid request; `issues` names every bad field; nothing was started'),
+          409: json(
+            ErrorEnvelope,
+            "`request_conflict`: the order's saga was started with a different request; `issues` names each " +
+              'differing field; nothing was changed',
+          ),
+        },
+      },
+      config: { invalidBody: (issues) => new InvalidRequestError(issues).message },
+    },
+    async (request, reply) => {
+      try {
+        const { alreadyExisted, ...started } = await startRefund(client, request.body, {
+          ...options.startOptions,
+          taskQueue,
+        });
+        return await reply.code(alreadyExisted ? 200 : 202).send(started);
+      } catch (err) {
+        if (!(err instanceof RequestConflictError)) throw err;
+        const issues = err.fields.map((path) => ({ path, message: 'differs from the request that started this saga' }));
+        return sendError(reply, 409, 'request_conflict', err.message, issues);
+      }
+    },
+  );
+
+  api.get(
+    '/refunds/:orderId',
+    {
+      schema: {
+        summary: 'The saga status of one order',
+        params: OrderIdParams,
+        response: {
+          200: json(SagaStatusViewSchema, 'The saga status'),
+          400: json(ErrorEnvelope, 'Malformed orderId'),
+          404: json(ErrorEnvelope, 'No refund for this order'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      try {
+        return await getRefundStatus(client, orderId);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return sendError(reply, 404, 'not_found', notFound(orderId));
+        throw err;
+      }
+    },
+  );
+
+  api.get(
+    '/refunds',
+    {
+      schema: {
+        summary: 'List refunds from Temporal visibility',
+        querystring: ListQuery,
+        response: {
+          200: json(RefundListPageSchema, 'A page of refunds'),
+          400: json(ErrorEnvelope, 'Invalid filter or page token; `issues` names the parameter'),
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        return await listRefunds(client, request.query);
+      } catch (err) {
+        // A page token that is not one, or a query Temporal refuses.
+        if (err instanceof InvalidRequestError) {
+          return sendError(reply, 400, 'invalid_request', 'invalid query', err.issues);
+        }
+        throw err;
+      }
+    },
+  );
+
+  api.post(
+    '/refunds/:orderId/overrides',
+    {
+      schema: {
+        summary: 'Send an operator override',
+        params: OrderIdParams,
+        headers: IdempotencyKeyHeaders,
+        body: OverrideBody,
+        response: {
+          200: json(SagaStatusViewSchema, 'Accepted; the new saga status'),
+          400: json(ErrorEnvelope, 'Invalid override, orderId or Idempotency-Key; `issues` names the field'),
+          404: json(ErrorEnvelope, 'No refund for this order: it never had a saga'),
+          409: json(
+            ErrorEnvelope,
+            "`override_rejected`: refused by the saga's validator, with its reason; `saga_ended`: the saga has " +
+              'ended (`the saga has ended (completed)`, `aborted`, `terminated`, …)',
+          ),
+        },
+      },
+      config: { invalidBody: 'invalid override' },
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      try {
+        return await sendOverride(client, orderId, request.body, { id: request.headers['idempotency-key'] });
+      } catch (err) {
+        if (err instanceof SagaEndedError) return sendError(reply, 409, 'saga_ended', err.message);
+        if (err instanceof OverrideRejectedError) return sendError(reply, 409, 'override_rejected', err.message);
+        if (err instanceof WorkflowNotFoundError) return sendError(reply, 404, 'not_found', notFound(orderId));
+        throw err;
+      }
+    },
+  );
+  api.post(
+    '/refunds/overrides::batch',
+    {
+      bodyLimit: BATCH_BODY_LIMIT,
+      schema: {
+        summary: 'Send one override to many sagas (a dry run unless `dryRun: false`)',
+        headers: IdempotencyKeyHeaders,
+        body: OverrideBatchBody,
+        response: {
+          200: json(OverridesReportSchema, 'The sagas matched; for a real run, what each did and the counts'),
+          400: json(
+            ErrorEnvelope,
+            'Invalid batch, or a `where` query Temporal refuses; `issues` names each field (`where`, `orderIds.3`, ' +
+              '`override.reason`, `concurrency`, `Idempotency-Key`)',
+          ),
+        },
+      },
+      config: { invalidBody: 'invalid batch' },
+    },
+    async (request, reply) => {
+      try {
+        const { target, override, dryRun, concurrency } = parseOverrideBatch(request.body);
+        const id = request.headers['idempotency-key'];
+        return await sendOverrides(client, target, override, { dryRun, concurrency, id });
+      } catch (err) {
+        if (err instanceof InvalidRequestError) {
+          return sendError(reply, 400, 'invalid_request', 'invalid batch', err.issues);
+        }
+        throw err;
+      }
+    },
+  );
+  done();
+};
