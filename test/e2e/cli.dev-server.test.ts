@@ -169,6 +169,9 @@ describe('operator CLI over the real stack', () => {
 
     const onePage = await cli('list', '--page-size', '1');
     expect(onePage.out).toMatch(/next page: refund-saga list --page-size 1 --page-token \S+/);
+    // The next page is asked of the same namespace: the command repeats the connection flags it was given.
+    const named = await cli('list', '--page-size', '1', '-n', 'default');
+    expect(named.out).toMatch(/next page: refund-saga list --page-size 1 --page-token \S+ -n default {2}\(or --all\)/);
     const everything = await cli('list', '--page-size', '1', '--all', '-o', 'json');
     expect(everything.code).toBe(0);
     const all = JSON.parse(everything.out) as { refunds: Array<{ orderId: string }>; nextPageToken?: string };
