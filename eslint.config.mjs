@@ -109,7 +109,7 @@ const PRODUCTION_FENCE =
   'for tests, the demo and `refund-saga stack` (src/bin.ts) only.';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.temporal/**', 'coverage/**', 'bin/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.temporal/**', 'coverage/**', 'bin/**', 'test/package/consumer/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

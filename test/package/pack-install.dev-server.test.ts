@@ -1,0 +1,82 @@
+/**
+ * The package as an order service gets it: `npm pack` (which builds dist/ and the workflow bundle), installed from the
+ * tarball into an empty project, then used only through its documented entry points, with plain Node and tsc.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+
+const root = join(__dirname, '..', '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+let project: string;
+
+/** Runs npm, and on failure says what it printed (a failed build, an install that could not resolve). */
+function runNpm(args: string[], cwd: string): void {
+  const run = spawnSync(npm, args, { cwd, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`npm ${args.join(' ')} failed:\n${run.stdout}\n${run.stderr}`);
+}
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), 'refund-saga-consumer-'));
+  runNpm(['pack', '--pack-destination', project, '--silent'], root);
+  const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'));
+  if (!tarball) throw new Error('npm pack wrote no tarball');
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+  runNpm(['install', `./${tarball}`, '--prefer-offline', '--no-audit', '--no-fund', '--silent'], project);
+  cpSync(join(__dirname, 'consumer'), project, { recursive: true });
+}, 300_000);
+
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+describe('the packed package, installed in an empty project', () => {
+  it('starts a saga through the documented import and completes it with a worker on the prebuilt bundle', () => {
+    const run = spawnSync(process.execPath, ['run-saga.js'], {
+      cwd: project,
+      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const { result, workflowCode } = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+      result: { outcome: string; payment: { outcome: string }; carbon: { outcome: string } };
+      workflowCode: string;
+    };
+    expect(result).toMatchObject({
+      outcome: 'completed',
+      payment: { outcome: 'reversed' },
+      carbon: { outcome: 'reversed' },
+    });
+    expect(workflowCode).toBe(join(project, 'node_modules', 'refund-saga', 'dist', 'workflow-bundle.js'));
+  });
+
+  it('type-checks a consumer of every entry point against the shipped declarations', () => {
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project], {
+      encoding: 'utf8',
+    });
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.status).toBe(0);
+  });
+
+  it('runs the refund-saga binary as compiled JavaScript, without tsx', () => {
+    const help = spawnSync(join(project, 'node_modules', '.bin', 'refund-saga'), ['--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/start .*\n[\s\S]*status [\s\S]*list [\s\S]*override /);
+    expect(() => require.resolve('tsx', { paths: [project] })).toThrow();
+  });
+});
