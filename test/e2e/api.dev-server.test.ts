@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
-import { startRefund } from '../../src/client';
+import { getRefundStatus, startRefund } from '../../src/client';
 import type { refundSaga } from '../../src/workflows';
 import { CarbonProviderKey, type SagaStatusView } from '../../src/domain';
 import { sandboxClients } from '../support/sandboxes';
@@ -55,6 +55,30 @@ describe('HTTP API over the real stack', () => {
       (s) => s.status === 'completed',
     );
     expect(done).toMatchObject({ orderId: request.orderId, status: 'completed', result: { outcome: 'completed' } });
+  });
+
+  it('answers a saga status exactly as the status query holds it, a finished and a blocked one: the response schema drops nothing', async () => {
+    const { env, sandboxes } = stack();
+    const finished = seedOrder(sandboxes);
+    const blocked = seedOrder(sandboxes, { stripeAgeSeconds: 25 * 3600 });
+    for (const request of [finished, blocked]) expect((await post('/v1/refunds', request)).statusCode).toBe(202);
+    await until(
+      async () => (await get(`/v1/refunds/${finished.orderId}`)).json<SagaStatusView>(),
+      (s) => s.status === 'completed',
+    );
+    await until(
+      async () => (await get(`/v1/refunds/${blocked.orderId}`)).json<SagaStatusView>(),
+      (s) => s.steps.carbon.lastError !== undefined,
+    );
+    for (const { orderId } of [finished, blocked]) {
+      const served = await get(`/v1/refunds/${orderId}`);
+      expect(served.statusCode).toBe(200);
+      expect(served.json()).toEqual(await getRefundStatus(env.client, orderId));
+    }
+    expect((await get(`/v1/refunds/${finished.orderId}`)).json<SagaStatusView>().result?.carbon).toMatchObject({
+      outcome: 'reversed',
+      refunded: { value: expect.any(String), currency: expect.any(String) },
+    });
   });
 
   it('refuses a second start whose request differs with 409 naming the fields while the saga runs, and changes nothing', async () => {
