@@ -64,6 +64,7 @@ export function cliProgram(io: Output, connect?: ConnectClient): CliProgram {
   addOverrideCommand(program, context);
 
   const run = async (argv: readonly string[]) => {
+    context.exitCode = 0;
     try {
       await program.parseAsync(argv, { from: 'user' });
       return context.exitCode;
