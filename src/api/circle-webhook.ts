@@ -6,7 +6,8 @@ import type { Client } from '@temporalio/client';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { circleCancelSettledSignal } from '../domain';
 import { sendError } from './errors';
-import { CircleNotificationBody, CircleWebhookAnswer, ErrorEnvelope, json } from './schemas';
+import { CircleNotificationBody } from './request-schemas';
+import { CircleWebhookAnswer, ErrorEnvelope, json } from './response-schemas';
 import { secretMatches } from './secrets';
 
 /** Options of {@link circleWebhook}. */

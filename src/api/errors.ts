@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { FieldIssue } from '../domain';
-import type { ErrorEnvelope } from './schemas';
+import type { ErrorEnvelope } from './response-schemas';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

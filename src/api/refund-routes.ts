@@ -20,19 +20,21 @@ import {
 import { InvalidRequestError } from '../domain';
 import { routeNotFound, sendError } from './errors';
 import {
-  ErrorEnvelope,
   IdempotencyKeyHeaders,
-  json,
   ListQuery,
   OrderIdParams,
   OverrideBatchBody,
   OverrideBody,
+  RefundRequestBody,
+} from './request-schemas';
+import {
+  ErrorEnvelope,
+  json,
   OverridesReportSchema,
   RefundListPageSchema,
-  RefundRequestBody,
   SagaStatusViewSchema,
   StartedRefundSchema,
-} from './schemas';
+} from './response-schemas';
 import { bearerToken, secretMatches } from './secrets';
 
 /** Options of {@link refundRoutes}. */

@@ -67,6 +67,11 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     // Fastify would take the header's value unchecked; `requestId` checks it (Fastify logs the id as `reqId`).
     requestIdHeader: false,
     genReqId: requestId,
+    // A URL Fastify cannot route (bad percent-encoding, an over-long parameter) is refused before any hook runs.
+    frameworkErrors: (error, request, reply) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      void apiErrorHandler(error, request, reply);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -125,6 +125,17 @@ describe('refusals keep the error envelope', () => {
     });
   });
 
+  it('answers a URL Fastify cannot route in the envelope too, with a request-id', async () => {
+    const badUrl = await api.inject({ method: 'GET', url: '/v1/refunds/%E0%A4%A', headers: auth });
+    expect(badUrl.statusCode).toBe(400);
+    expect(badUrl.headers['request-id']).toMatch(UUID);
+    expect(badUrl.json()).toMatchObject({ error: { code: 'bad_request', message: expect.stringContaining('url') } });
+    const longParam = await api.inject({ method: 'GET', url: `/v1/refunds/${'a'.repeat(101)}`, headers: auth });
+    expect(longParam.statusCode).toBe(414);
+    expect(longParam.headers['request-id']).toMatch(UUID);
+    expect(longParam.json()).toMatchObject({ error: { code: 'bad_request' } });
+  });
+
   it('answers malformed JSON with 400 bad_request', async () => {
     const response = await api.inject({
       method: 'POST',

@@ -1,29 +1,16 @@
 /**
- * The API's zod schemas. Requests are the domain's and the client's own schemas, composed per route; responses describe
- * what the client's functions return, and a compile-time check ties each to its TypeScript type. The same schemas
- * validate requests, serialize responses and make `/openapi.json`; those with an `id` are its named components.
+ * The routes' response schemas: what the client's functions return, each tied to its TypeScript type by a
+ * compile-time check, and the error envelope. They serialize every answer and describe it in the OpenAPI document;
+ * those with an `id` are its named components.
  */
 import { z } from 'zod';
+import type { listRefunds, OverridesReport, StartedRefund } from '../client';
 import {
-  ListRefundsOptionsSchema,
-  OVERRIDE_BATCH_LIMIT,
-  OverrideBatchSchema,
-  OverrideIdSchema,
-  type listRefunds,
-  type OverridesReport,
-  type StartedRefund,
-} from '../client';
-import {
-  CirclePaymentSchema,
   OVERRIDE_ACTIONS,
-  OVERRIDE_INPUTS,
-  OrderIdSchema,
-  RefundRequestSchema,
   SAGA_STATUSES,
   STEP_STATES,
   STEPS,
   type FieldIssue,
-  type OverrideAction,
   type RunEnd,
   type SagaStatusView,
 } from '../domain';
@@ -46,77 +33,6 @@ export const json = <S extends z.ZodType>(schema: S, description: string) => ({
   content: { 'application/json': { schema } },
 });
 
-// Requests
-
-export const RefundRequestBody = RefundRequestSchema.meta({ id: 'RefundRequest' });
-
-export const OrderIdParams = z.object({ orderId: OrderIdSchema });
-
-/** Header names are lowercase here because Fastify lowercases the request's; issues name them as sent. */
-export const IdempotencyKeyHeaders = z.looseObject({
-  'idempotency-key': OverrideIdSchema.optional().meta({
-    description:
-      'Makes the override idempotent: it is sent as the Temporal update id, so a repeat with the same key is applied ' +
-      'once and answered with the first outcome (even when its body differs). Without it, every request is applied.',
-  }),
-});
-
-const withAction = <A extends OverrideAction>(action: A) =>
-  OVERRIDE_INPUTS[action].extend({ action: z.literal(action) });
-
-/** An override: `action` and that action's input, as `parseOverride` in the client reads it. */
-export const OverrideBody = z
-  .discriminatedUnion(
-    'action',
-    [
-      withAction('retryStep'),
-      withAction('skipStep'),
-      withAction('confirmRecon'),
-      withAction('extendDeadline'),
-      withAction('abort'),
-    ],
-    {
-      error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${OVERRIDE_ACTIONS.join(', ')}` : undefined),
-    },
-  )
-  .meta({ id: 'Override' });
-
-export const OverrideBatchBody = OverrideBatchSchema.safeExtend({ override: OverrideBody }).meta({
-  id: 'OverrideBatch',
-  description:
-    "Exactly one of `where`, a visibility query ANDed with `WorkflowType = 'refundSaga' AND ExecutionStatus = " +
-    `'Running'\` (at most ${OVERRIDE_BATCH_LIMIT} sagas are taken; \`capped\` says when more matched), and ` +
-    '`orderIds`. A dry run unless `dryRun: false`.',
-});
-
-/** The list's query string: the client's list options, with the page size read from text. */
-export const ListQuery = ListRefundsOptionsSchema.extend({
-  status: ListRefundsOptionsSchema.shape.status.meta({ description: '`needs_attention` lists running sagas only' }),
-  errorType: ListRefundsOptionsSchema.shape.errorType.meta({
-    description: "The blocked step's error type (`RefundErrorType`)",
-  }),
-  pageSize: z.coerce.number().int().min(1, { error: 'must be 1-100' }).max(100, { error: 'must be 1-100' }).default(25),
-  pageToken: ListRefundsOptionsSchema.shape.pageToken.meta({
-    description: 'The `nextPageToken` of the previous page, with the same filters',
-  }),
-});
-
-/** The payment a Circle notification is about: a payment's own, or the original payment of a cancel. */
-export const CircleNotificationBody = z
-  .looseObject({
-    notificationType: z.string().optional(),
-    payment: z.looseObject({ id: CirclePaymentSchema.shape.paymentId }).optional(),
-    cancel: z.looseObject({ originalPayment: z.looseObject({ id: CirclePaymentSchema.shape.paymentId }) }).optional(),
-  })
-  .transform((notification, ctx) => {
-    const paymentId = notification.payment?.id ?? notification.cancel?.originalPayment.id;
-    if (paymentId) return { paymentId };
-    ctx.addIssue({ code: 'custom', message: 'needs payment.id or cancel.originalPayment.id' });
-    return z.NEVER;
-  });
-
-// Responses
-
 const FieldIssueSchema = describing<FieldIssue>()(
   z.object({
     path: z.string().meta({ description: 'The field, e.g. `amount.value`, `orderIds.3`, `Idempotency-Key`, `(root)`' }),
@@ -134,6 +50,7 @@ export type ErrorEnvelope = z.output<typeof ErrorEnvelope>;
 
 const timestamp = z.string().meta({ format: 'date-time' });
 
+/** A started (or already existing) saga, as `POST /v1/refunds` answers. */
 export const StartedRefundSchema = describing<Omit<StartedRefund, 'alreadyExisted'>>()(
   z.object({ workflowId: z.string(), runId: z.string(), status: z.enum(SAGA_STATUSES) }).meta({ id: 'StartedRefund' }),
 );
@@ -296,6 +213,7 @@ export const OverridesReportSchema = describing<OverridesReport>()(
   }),
 );
 
+/** The Circle webhook's answer. */
 export const CircleWebhookAnswer = z.object({
   signalled: z.string().meta({ description: 'The workflow id of the saga told to look at Circle now' }),
 });
