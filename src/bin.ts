@@ -7,24 +7,25 @@
 import type { Command } from 'commander';
 import { cliProgram } from './cli/main';
 import { addTemporalOptions, temporalFlags } from './cli/global-options';
-import type { TemporalFlags } from './config';
+import { telemetryConfig, type TemporalFlags } from './config';
+import type { Tracing } from './telemetry';
 
 /** The processes: name, what it is, and how it runs. */
-const PROCESSES: Array<[string, string, (flags: TemporalFlags) => Promise<void>]> = [
+const PROCESSES: Array<[string, string, (flags: TemporalFlags, tracing?: Tracing) => Promise<void>]> = [
   [
     'worker',
     'run the saga worker (workflows and provider activities) until SIGINT/SIGTERM',
-    async (flags) => (await import('./worker/main.js')).runWorker(flags),
+    async (flags, tracing) => (await import('./worker/main.js')).runWorker(flags, tracing),
   ],
   [
     'api',
     'run the HTTP API for the order service and operators (needs API_TOKEN)',
-    async (flags) => (await import('./api/main.js')).runApi(flags),
+    async (flags, tracing) => (await import('./api/main.js')).runApi(flags, tracing),
   ],
   [
     'stack',
     'run the local stack: a Temporal dev server (unless one is configured), the sandboxes, the worker and the API',
-    async (flags) => (await import('./stack/start.js')).runStack(flags),
+    async (flags, tracing) => (await import('./stack/start.js')).runStack(flags, tracing),
   ],
   [
     'demo',
@@ -35,9 +36,12 @@ const PROCESSES: Array<[string, string, (flags: TemporalFlags) => Promise<void>]
 
 function addProcessCommands(program: Command): void {
   for (const [name, description, run] of PROCESSES) {
-    addTemporalOptions(program.command(name).description(description)).action((_options, command: Command) =>
-      run(temporalFlags(command)),
-    );
+    addTemporalOptions(program.command(name).description(description)).action(async (_options, command: Command) => {
+      // Tracing starts before the process's modules load, so their HTTP calls (Fastify, provider clients) are traced.
+      const tracing =
+        name !== 'demo' && telemetryConfig() ? (await import('./telemetry.js')).startTracing(name) : undefined;
+      await run(temporalFlags(command), tracing);
+    });
   }
 }
 

@@ -249,3 +249,17 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env) {
     stateDir: resolve(parsed.STACK_STATE_DIR),
   };
 }
+
+/** Tracing: OpenTelemetry over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, off otherwise. */
+export function telemetryConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(
+    z.object({
+      OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url({ error: 'must be a URL such as http://127.0.0.1:4318' }).optional(),
+      OTEL_SERVICE_NAME: z.string().min(1).optional(),
+    }),
+    env,
+  );
+  return parsed.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? { endpoint: parsed.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, ''), serviceName: parsed.OTEL_SERVICE_NAME }
+    : undefined;
+}

@@ -2,9 +2,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { apiConfig, ConfigError, logConfig, temporalConfig, type TemporalFlags } from '../config';
 import { createLogger } from '../logging';
+import type { Tracing } from '../telemetry';
 import { buildApi } from './server';
 
-export async function runApi(flags: TemporalFlags = {}): Promise<void> {
+export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
   const settings = apiConfig();
   if (!settings.token)
     throw new ConfigError('API_TOKEN is required: the bearer token callers must send (16+ characters)');
@@ -13,6 +14,7 @@ export async function runApi(flags: TemporalFlags = {}): Promise<void> {
   const client = new Client({
     connection: await Connection.connect(temporal.connectionOptions),
     namespace: temporal.namespace,
+    interceptors: tracing?.clientInterceptors,
   });
   const api = buildApi({
     client,
@@ -24,7 +26,11 @@ export async function runApi(flags: TemporalFlags = {}): Promise<void> {
   });
   const url = await api.listen({ port: settings.port, host: settings.host });
   logger.info({ url }, `refund API on ${url} (OpenAPI at ${url}/openapi.json, docs at ${url}/docs)`);
-  const stop = () => void api.close().then(() => process.exit(0));
+  const stop = () =>
+    void api
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -159,7 +159,9 @@ export async function runDemo(flags: TemporalFlags = {}): Promise<void> {
 
   console.log('Follow each run in the Temporal UI:');
   for (const v of views)
-    console.log(`  ${v.orderId.padEnd(18)} ${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/refund-${v.orderId}`);
+    console.log(
+      `  ${v.orderId.padEnd(18)} ${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/refund-${v.orderId}`,
+    );
   const stuck = views.filter((v) => v.status === 'needs_attention');
   if (stuck.length) {
     console.log('\nWhat an operator would run for the stuck ones:');

@@ -23,7 +23,8 @@ import {
 } from '../config';
 import { REFUND_SEARCH_ATTRIBUTES } from '../domain';
 import { createLogger, temporalLogger } from '../logging';
-import { buildClients, sagaWorkerOptions, type SagaWorkerVersion } from '../worker';
+import type { Tracing } from '../telemetry';
+import { buildClients, sagaWorkerOptions } from '../worker';
 import { setCurrentCommand, setCurrentVersion } from '../worker/versioning';
 import { startSandboxes } from './sandboxes';
 import { registerSearchAttributes } from './search-attributes';
@@ -84,7 +85,7 @@ function devSecret(stateDir: string, name: string, prefix: string): string {
   return secret;
 }
 
-export async function runStack(flags: TemporalFlags = {}): Promise<void> {
+export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
   const settings = workerConfig();
   const sandboxSettings = sandboxConfig();
   const stack = stackConfig();
@@ -126,7 +127,7 @@ export async function runStack(flags: TemporalFlags = {}): Promise<void> {
     sagaWorkerOptions(
       buildClients(providers),
       { connection, namespace, taskQueue, shutdownGraceTime: '5s' },
-      settings.versioning,
+      { version: settings.versioning, tracing },
     ),
   );
   const running = worker.run();
@@ -143,7 +144,7 @@ export async function runStack(flags: TemporalFlags = {}): Promise<void> {
   const token = apiSettings.token ?? devSecret(stack.stateDir, 'api-token', 'dev_');
   const webhookSecret = apiSettings.webhookSecret ?? devSecret(stack.stateDir, 'circle-webhook-secret', 'whsec_');
   const api = buildApi({
-    client: new Client({ connection: client, namespace }),
+    client: new Client({ connection: client, namespace, interceptors: tracing?.clientInterceptors }),
     token,
     webhookSecret,
     bodyLimit: apiSettings.bodyLimit,
@@ -175,7 +176,7 @@ export async function runStack(flags: TemporalFlags = {}): Promise<void> {
     log('stopping: worker, sandboxes, Temporal');
     worker.shutdown();
     await running.catch(() => undefined);
-    await Promise.all([api.close(), sandboxes.close(), connection.close(), client.close()]);
+    await Promise.all([api.close(), sandboxes.close(), connection.close(), client.close(), tracing?.shutdown()]);
     dev?.process.kill('SIGTERM');
   };
   process.once('SIGINT', () => void stop());

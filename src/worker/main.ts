@@ -7,10 +7,11 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { logConfig, providerConfig, temporalConfig, workerConfig, type TemporalFlags } from '../config';
 import { createLogger, temporalLogger } from '../logging';
 import type { Logger } from '../logging';
+import type { Tracing } from '../telemetry';
 import { buildClients, sagaWorkerOptions, type SagaWorkerVersion } from './index';
 import { currentBuildId, setCurrentCommand } from './versioning';
 
-export async function runWorker(flags: TemporalFlags = {}): Promise<void> {
+export async function runWorker(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
   const settings = workerConfig();
   const providers = providerConfig();
   const temporal = temporalConfig(flags);
@@ -36,7 +37,7 @@ export async function runWorker(flags: TemporalFlags = {}): Promise<void> {
         maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
         shutdownGraceTime: '10s',
       },
-      settings.versioning,
+      { version: settings.versioning, tracing },
     ),
   );
   log.info(
@@ -53,7 +54,7 @@ export async function runWorker(flags: TemporalFlags = {}): Promise<void> {
   const running = worker.run();
   if (settings.versioning) void reportRouting(connection, temporal.namespace, settings.versioning, log);
   await running;
-  await connection.close();
+  await Promise.all([connection.close(), tracing?.shutdown()]);
 }
 
 /** Says, once the worker has polled, whether new sagas come to this version, and how to make them. */

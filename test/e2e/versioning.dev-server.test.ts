@@ -39,7 +39,7 @@ async function startWorker(taskQueue: string, version?: SagaWorkerVersion) {
     sagaWorkerOptions(
       sandboxClients(sandboxes, 1000),
       { taskQueue, connection: env.nativeConnection, workflowBundle: workflowBundle() },
-      version,
+      { version },
     ),
   );
   const running = worker.run();

@@ -1,0 +1,72 @@
+/**
+ * OpenTelemetry tracing, on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: one trace runs from an API request (an HTTP
+ * server span) through the saga's start (the client interceptor carries the context in the workflow's headers), its
+ * workflow and activity spans (the worker plugin), to the provider HTTP calls made inside each activity.
+ * Without an endpoint nothing is loaded into the worker or the client. Call `startTracing` before the process loads `http` users (Fastify, the provider SDKs), so their calls are traced.
+ */
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { Resource } from '@opentelemetry/resources';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import type { WorkerOptions } from '@temporalio/worker';
+import { telemetryConfig } from './config';
+
+/** The workflow-side interceptor module: in the traced workflow bundle (`npm run build`), or bundled at start. */
+export const WORKFLOW_TRACING_MODULE =
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
+export interface Tracing {
+  /** For `new Client({ interceptors })`: a span per client call, its context carried into the saga's headers. */
+  clientInterceptors: { workflow: WorkflowClientInterceptor[] };
+  /** For the worker: activity spans, and the sink through which the workflow's spans are exported. */
+  worker: Required<Pick<WorkerOptions, 'interceptors' | 'sinks'>>;
+  /** Exports the spans still buffered. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts tracing for the process `service` (worker, api, stack), or returns a no-op when no endpoint is set. */
+export function startTracing(service: string, config = telemetryConfig()): Tracing | undefined {
+  if (!config) return undefined;
+  const resource = new Resource({ 'service.name': config.serviceName ?? `refund-saga-${service}` });
+  const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.endpoint}/v1/traces` }));
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  provider.register();
+  // The exporter's own requests are not traced, or every export would make spans to export.
+  const collector = new URL(config.endpoint);
+  const collectorPort = collector.port || (collector.protocol === 'https:' ? '443' : '80');
+  registerInstrumentations({
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreOutgoingRequestHook: (req) =>
+          (req.hostname ?? req.host) === collector.hostname && String(req.port ?? '') === collectorPort,
+      }),
+      new UndiciInstrumentation({ ignoreRequestHook: (req) => req.origin === collector.origin }),
+    ],
+  });
+  return {
+    clientInterceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+    worker: {
+      interceptors: {
+        activity: [
+          (ctx) => ({
+            inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+            outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+          }),
+        ],
+        workflowModules: [WORKFLOW_TRACING_MODULE],
+      },
+      sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}

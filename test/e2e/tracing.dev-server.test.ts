@@ -1,0 +1,173 @@
+/**
+ * OpenTelemetry end to end: the API and the worker run as their own processes (`refund-saga api`, `refund-saga
+ * worker`) with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a collector on loopback, and one refund started over HTTP makes
+ * one trace: the API's request, the saga's start, its workflow and activities, and the provider HTTP calls.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { RunningSandboxes } from '../../src/stack/sandboxes';
+import { startTestSandboxes } from '../support/sandboxes';
+import { seedOrder } from '../support/stack';
+
+interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  service: string;
+}
+
+const root = join(__dirname, '..', '..');
+const token = `test_${randomUUID()}`;
+const webhookSecret = `whsec_${randomUUID()}`;
+const spans: Span[] = [];
+let collector: Server;
+let sandboxes: RunningSandboxes;
+const processes: ChildProcess[] = [];
+let apiUrl: string;
+
+/** OTLP/HTTP JSON export requests, flattened to spans with their service name. */
+function collect(body: string): void {
+  const { resourceSpans = [] } = JSON.parse(body) as {
+    resourceSpans?: Array<{
+      resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
+      scopeSpans: Array<{ spans: Span[] }>;
+    }>;
+  };
+  for (const { resource, scopeSpans } of resourceSpans) {
+    const service = resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+    for (const { spans: batch } of scopeSpans) for (const span of batch) spans.push({ ...span, service });
+  }
+}
+
+/** Runs `refund-saga <command>` from the sources, and resolves with the first stdout line that matches `ready`. */
+function startProcess(command: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/bin.ts', command], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  processes.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} not ready in 60 s:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const line = output.split('\n').find((l) => ready.test(l));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}:\n${output}`)));
+  });
+}
+
+beforeAll(async () => {
+  collector = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') collect(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  sandboxes = await startTestSandboxes();
+  // The API runs with the production polling: Circle's webhook ends the settlement wait, and the reversal is in the
+  // feed by the first recon read.
+  sandboxes.impactRecon.configure({ reversalDelayMs: 0 });
+  const u = sandboxes.urls;
+  const env = {
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `tracing-${randomUUID()}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+    WORKER_VERSIONING: 'off',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'info',
+    CIRCLE_BASE_URL: u.circle,
+    STRIPE_BASE_URL: u.stripeClimate,
+    SQUAKE_BASE_URL: u.squake,
+    ONECLICKIMPACT_BASE_URL: u.oneClickImpact,
+    RECON_BASE_URL: u.impactRecon,
+    API_TOKEN: token,
+    CIRCLE_WEBHOOK_SECRET: webhookSecret,
+    PORT: '0',
+  };
+  const [apiLine] = await Promise.all([
+    startProcess('api', env, /refund API on/),
+    startProcess('worker', env, /worker polling/),
+  ]);
+  apiUrl = /"url":"([^"]+)"/.exec(apiLine)![1]!;
+  sandboxes.circle.configure({ settleDelayMs: 100, webhookUrl: `${apiUrl}/v1/webhooks/circle`, webhookSecret });
+}, 120_000);
+
+afterAll(async () => {
+  for (const child of processes) child.kill('SIGTERM');
+  await sandboxes?.close();
+  await new Promise((resolve) => collector?.close(resolve));
+});
+
+async function until<T>(check: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`not within 30 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('tracing (OpenTelemetry over OTLP, dev server)', () => {
+  it('makes one trace from the API request through the saga’s workflow and activities to the provider calls', async () => {
+    const request = seedOrder(sandboxes);
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const started = await fetch(`${apiUrl}/v1/refunds`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(request),
+    });
+    expect(started.status, await started.clone().text()).toBe(202);
+    await until(async () => {
+      const status = (await (await fetch(`${apiUrl}/v1/refunds/${request.orderId}`, { headers })).json()) as {
+        status: string;
+      };
+      return status.status === 'completed' ? status : undefined;
+    }, 'the saga completes');
+
+    const trace = await until(() => {
+      const start = spans.find((s) => s.name === 'StartWorkflow:refundSaga');
+      if (!start) return undefined;
+      const inTrace = spans.filter((s) => s.traceId === start.traceId);
+      return inTrace.some((s) => s.name === 'RunActivity:findReconReversal') ? inTrace : undefined;
+    }, 'the saga’s spans reach the collector');
+
+    const names = trace.map((s) => `${s.service} ${s.name}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^refund-saga-api POST/),
+        'refund-saga-api StartWorkflow:refundSaga',
+        'refund-saga-worker RunWorkflow:refundSaga',
+        'refund-saga-worker RunActivity:cancelCirclePayment',
+        'refund-saga-worker RunActivity:cancelStripeClimateOrder',
+        'refund-saga-worker RunActivity:cancelImpact',
+      ]),
+    );
+    // The provider calls are children of the activity that made them.
+    const activity = trace.find((s) => s.name === 'RunActivity:cancelImpact')!;
+    const providerCalls = trace.filter(
+      (s) => s.parentSpanId === activity.spanId && /^(POST|GET|PUT|DELETE)/.test(s.name),
+    );
+    expect(providerCalls.length).toBeGreaterThan(0);
+    // The API's request span is the root: everything else descends from it.
+    const roots = trace.filter((s) => !s.parentSpanId);
+    expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual([expect.stringMatching(/^refund-saga-api POST/)]);
+  });
+});
