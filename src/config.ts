@@ -63,19 +63,25 @@ export type SandboxConfig = ReturnType<typeof sandboxConfig>;
 const url = (fallback: string) =>
   z.string().url({ error: 'must be a URL such as http://127.0.0.1:4101' }).default(fallback);
 
-/** Provider endpoints and keys of the worker; defaults point at the local sandboxes with their dev keys. */
-export function providerConfig(env: NodeJS.ProcessEnv = process.env) {
+/**
+ * Provider endpoints and keys of the worker; defaults point at the local sandboxes with their dev keys (at
+ * `sandboxUrls` when given: the dev stack's, on the ports it picked).
+ */
+export function providerConfig(
+  sandboxUrls?: Record<'circle' | 'stripeClimate' | 'squake' | 'oneClickImpact' | 'impactRecon', string>,
+  env: NodeJS.ProcessEnv = process.env,
+) {
   const parsed = parseEnv(
     z.object({
-      CIRCLE_BASE_URL: url('http://127.0.0.1:4101'),
+      CIRCLE_BASE_URL: url(sandboxUrls?.circle ?? 'http://127.0.0.1:4101'),
       CIRCLE_API_KEY: z.string().min(1).default('circle-sandbox-key'),
-      STRIPE_BASE_URL: url('http://127.0.0.1:4102'),
+      STRIPE_BASE_URL: url(sandboxUrls?.stripeClimate ?? 'http://127.0.0.1:4102'),
       STRIPE_SECRET_KEY: z.string().min(1).default('sk_test_sandbox'),
-      SQUAKE_BASE_URL: url('http://127.0.0.1:4103'),
+      SQUAKE_BASE_URL: url(sandboxUrls?.squake ?? 'http://127.0.0.1:4103'),
       SQUAKE_TOKEN: z.string().min(1).default('squake-sandbox-token'),
-      ONECLICKIMPACT_BASE_URL: url('http://127.0.0.1:4104'),
+      ONECLICKIMPACT_BASE_URL: url(sandboxUrls?.oneClickImpact ?? 'http://127.0.0.1:4104'),
       ONECLICKIMPACT_API_KEY: z.string().min(1).default('1clickimpact-sandbox-key'),
-      RECON_BASE_URL: url('http://127.0.0.1:4105'),
+      RECON_BASE_URL: url(sandboxUrls?.impactRecon ?? 'http://127.0.0.1:4105'),
       RECON_API_KEY: z.string().min(1).default('recon-sandbox-key'),
       PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100, { error: 'must be at least 100' }).default(10_000),
     }),
@@ -217,7 +223,7 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 
 /** Logging of every process: pino, JSON lines unless `LOG_FORMAT=pretty` (the dev stack's default). */
-export function logConfig(env: NodeJS.ProcessEnv = process.env, defaults: { format?: 'json' | 'pretty' } = {}) {
+export function logConfig(defaults: { format?: 'json' | 'pretty' } = {}, env: NodeJS.ProcessEnv = process.env) {
   const parsed = parseEnv(
     z.object({
       LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

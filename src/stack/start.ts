@@ -92,10 +92,9 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   const temporal = temporalConfig(flags);
   const { namespace, taskQueue } = temporal;
   // The runtime's own lines (worker, workflow and activity logs) readable, and only warnings: the banner says the rest.
+  const logger = createLogger('stack', logConfig({ format: 'pretty' }));
   Runtime.install({
-    logger: temporalLogger(
-      createLogger('stack', logConfig(process.env, { format: 'pretty' })).child({}, { level: 'warn' }),
-    ),
+    logger: temporalLogger(logger.child({ component: 'worker' }, { level: 'warn' })),
   });
   const started = Date.now();
 
@@ -112,14 +111,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
     stateDir: sandboxSettings.stateDir ?? join(stack.stateDir, 'sandboxes'),
   });
   const urls = sandboxes.urls;
-  const providers = providerConfig({
-    CIRCLE_BASE_URL: urls.circle,
-    STRIPE_BASE_URL: urls.stripeClimate,
-    SQUAKE_BASE_URL: urls.squake,
-    ONECLICKIMPACT_BASE_URL: urls.oneClickImpact,
-    RECON_BASE_URL: urls.impactRecon,
-    ...process.env,
-  });
+  const providers = providerConfig(urls);
 
   log('bundling workflows and starting the worker');
   const connection = await NativeConnection.connect(connectionOptions);
@@ -144,6 +136,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   const token = apiSettings.token ?? devSecret(stack.stateDir, 'api-token', 'dev_');
   const webhookSecret = apiSettings.webhookSecret ?? devSecret(stack.stateDir, 'circle-webhook-secret', 'whsec_');
   const api = buildApi({
+    logger: logger.child({ component: 'api' }),
     client: new Client({ connection: client, namespace, interceptors: tracing?.clientInterceptors }),
     token,
     webhookSecret,
