@@ -1,5 +1,5 @@
 /**
- * The HTTP API for the order service and operators (design.md, "HTTP API"). The routes' zod schemas validate requests,
+ * The HTTP API for the order service and operators (docs/design.md, "HTTP API"). The routes' zod schemas validate requests,
  * serialize responses and make the OpenAPI document at `/openapi.json` (browsable at `/docs`). Errors are
  * `{ error: { code, message, issues? } }` and never carry a stack trace; every response carries a `request-id`, which
  * the logs of its request carry too.

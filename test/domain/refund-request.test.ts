@@ -23,7 +23,7 @@ function withField(path: string[], value: unknown) {
 }
 
 describe('RefundRequest', () => {
-  it('accepts the example request of the design brief', () => {
+  it('accepts the example request of docs/design.md', () => {
     expect(parseRefundRequest(validRequest())).toEqual(validRequest());
   });
 

@@ -44,7 +44,7 @@ describe('SQUAKE client against the SQUAKE sandbox', () => {
     expect(sandbox.ledgerEntries(id)).toEqual([]);
   });
 
-  it('answers the seed’s error array shape with SQUAKE-Request-Id on every response', async () => {
+  it('answers SQUAKE’s documented error array shape with SQUAKE-Request-Id on every response', async () => {
     const id = seedPurchase({ state: 'confirmed' });
     const response = await fetch(`${url()}/v2/purchases/${id}/cancel`, {
       method: 'POST',

@@ -1,6 +1,6 @@
 /** Refund requests for tests. */
 
-/** The example request of design.md, with a fresh order id when `orderId` is given. */
+/** The example request of docs/design.md ("RefundRequest"), with a fresh order id when `orderId` is given. */
 export function validRequest(orderId = 'ord_123') {
   return {
     orderId,
