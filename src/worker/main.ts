@@ -5,8 +5,7 @@
  */
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { logConfig, providerConfig, temporalConfig, workerConfig, type TemporalFlags } from '../config';
-import { createLogger, temporalLogger } from '../logging';
-import type { Logger } from '../logging';
+import { createLogger, temporalLogger, type Logger } from '../logging';
 import type { Tracing } from '../telemetry';
 import { buildClients, sagaWorkerOptions, type SagaWorkerVersion } from './index';
 import { currentBuildId, setCurrentCommand } from './versioning';
