@@ -91,15 +91,18 @@ function workflowFence(why, { allowActivityTypes }) {
   };
 }
 
+/** A relative import of a top-level entry of src, from src itself or from any folder below it. */
+const relativeToTop = (dirs) => `^(?:\\.\\.?/)+(?:${dirs.map(escapeRegex).join('|')})(?:\\.[cm]?[jt]s)?(?:/|$)`;
+
 /** The provider sandboxes (their files, the `src/sandboxes.ts` entry, the package's `/sandboxes` export) and the stack. */
 const SANDBOXES_OR_STACK = {
   sandboxes: '(?:^|/)providers/(?:[^/]+/sandbox|sandbox-server)(?:\\.[cm]?[jt]s)?$',
-  sandboxesEntry: relativeInto(['sandboxes']),
+  sandboxesEntry: relativeToTop(['sandboxes']),
   packageSandboxes: '^refund-saga/sandboxes(?:\\.js)?$',
-  stack: relativeInto(['stack']),
+  stack: relativeToTop(['stack']),
 };
 const PRODUCTION_FENCE =
-  'Dev-stack fence (worker, activities, API and CLI run in production): the provider sandboxes and src/stack are ' +
+  'Dev-stack fence (worker, activities, API, CLI, client and config run in production): the provider sandboxes and src/stack are ' +
   'for tests, the demo and `refund-saga stack` (src/bin.ts) only.';
 
 export default tseslint.config(
@@ -130,7 +133,18 @@ export default tseslint.config(
     rules: workflowFence('src/domain is bundled into workflow code', { allowActivityTypes: false }),
   },
   {
-    files: ['src/worker/**/*.ts', 'src/activities/**/*.ts', 'src/api/**/*.ts', 'src/cli/**/*.ts'],
+    // Everything that runs in production: all of src but the stack, the sandboxes and the binary that starts them
+    // (workflow and domain code have their own, stricter fence).
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/bin.ts',
+      'src/stack/**',
+      'src/sandboxes.ts',
+      'src/providers/*/sandbox.ts',
+      'src/providers/sandbox-server.ts',
+      'src/workflows/**',
+      'src/domain/**',
+    ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

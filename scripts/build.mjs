@@ -26,7 +26,7 @@ const workflowsPath = join(dist, 'workflows', 'index.js');
 // Two bundles: the plain one, and one with the OpenTelemetry workflow interceptors for workers that trace.
 const bundles = {
   'workflow-bundle.js': [],
-  'workflow-bundle-traced.js': [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+  'workflow-bundle-traced.js': [require(join(dist, 'telemetry.js')).WORKFLOW_TRACING_MODULE],
 };
 for (const [file, workflowInterceptorModules] of Object.entries(bundles)) {
   const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger });

@@ -48,7 +48,7 @@ function addProcessCommands(program: Command): void {
 const cli = cliProgram({ out: (line) => console.log(line), err: (line) => console.error(line) });
 addProcessCommands(cli.program);
 cli.run(process.argv.slice(2)).then(
-  // The demo sets process.exitCode itself when a refund went wrong; a command's own nonzero code wins.
+  // The demo sets process.exitCode itself when the stack is not running; a command's own nonzero code wins.
   (code) => {
     if (code) process.exitCode = code;
   },

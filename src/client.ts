@@ -46,7 +46,6 @@ import {
   type SagaStatusView,
   type StepName,
 } from './domain';
-export { TASK_QUEUE } from './domain';
 import { differingFields, readRequestDigest, requestDigest } from './request-digest';
 import type { refundSaga } from './workflows';
 

@@ -1,8 +1,9 @@
 /**
  * OpenTelemetry tracing, on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: one trace runs from an API request (an HTTP
  * server span) through the saga's start (the client interceptor carries the context in the workflow's headers), its
- * workflow and activity spans (the worker plugin), to the provider HTTP calls made inside each activity.
- * Without an endpoint nothing is loaded into the worker or the client. Call `startTracing` before the process loads `http` users (Fastify, the provider SDKs), so their calls are traced.
+ * workflow and activity spans (the worker's interceptors and span sink), to the provider HTTP calls made inside each
+ * activity. Without an endpoint none of it is loaded. Call `startTracing` before the process loads `http` users
+ * (Fastify, the provider SDKs), so their calls are traced.
  */
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -41,18 +42,8 @@ export function startTracing(service: string, config = telemetryConfig()): Traci
   const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.endpoint}/v1/traces` }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
   provider.register();
-  // The exporter's own requests are not traced, or every export would make spans to export.
-  const collector = new URL(config.endpoint);
-  const collectorPort = collector.port || (collector.protocol === 'https:' ? '443' : '80');
-  registerInstrumentations({
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreOutgoingRequestHook: (req) =>
-          (req.hostname ?? req.host) === collector.hostname && String(req.port ?? '') === collectorPort,
-      }),
-      new UndiciInstrumentation({ ignoreRequestHook: (req) => req.origin === collector.origin }),
-    ],
-  });
+  // The exporter's own requests make no spans: the span processor exports with tracing suppressed.
+  registerInstrumentations({ instrumentations: [new HttpInstrumentation(), new UndiciInstrumentation()] });
   return {
     clientInterceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
     worker: {

@@ -17,8 +17,9 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { TASK_QUEUE, type StartRefundOptions } from '../client';
-import { resolveSagaOptions, toFieldIssues } from '../domain';
+import type { StartRefundOptions } from '../client';
+import { packageVersion } from '../config';
+import { resolveSagaOptions, TASK_QUEUE, toFieldIssues } from '../domain';
 import { createLogger, type Logger } from '../logging';
 import { circleWebhook } from './circle-webhook';
 import { apiErrorHandler, routeNotFound } from './errors';
@@ -42,7 +43,7 @@ export interface ApiOptions {
 }
 
 /** The header that names a request, sent back on every response. */
-export const REQUEST_ID_HEADER = 'request-id';
+const REQUEST_ID_HEADER = 'request-id';
 /** What a caller's request id may be: short, and safe to copy into logs and headers. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -84,7 +85,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'refund-saga', version: '0.1.0', description: 'Start, follow and steer refund sagas.' },
+      info: { title: 'refund-saga', version: packageVersion(), description: 'Start, follow and steer refund sagas.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

@@ -113,10 +113,12 @@ function note(view: SagaStatusView): string {
 export async function runDemo(flags: TemporalFlags = {}): Promise<void> {
   const temporal = temporalConfig(flags);
   const { namespace, taskQueue } = temporal;
-  const uiBase = stackConfig().uiUrl;
+  const stack = stackConfig();
+  // Like the stack: a configured cluster, else the stack's own dev server on TEMPORAL_DEV_PORT.
+  const address = temporal.configured ? temporal.connectionOptions.address : `127.0.0.1:${stack.devPort}`;
   let connection: Connection;
   try {
-    connection = await Connection.connect({ ...temporal.connectionOptions, connectTimeout: 3000 });
+    connection = await Connection.connect({ ...temporal.connectionOptions, address, connectTimeout: 3000 });
     await fetch(`${base(sandboxes.ports.circle)}/_sandbox/settings`);
   } catch {
     console.error(
@@ -160,7 +162,7 @@ export async function runDemo(flags: TemporalFlags = {}): Promise<void> {
   console.log('Follow each run in the Temporal UI:');
   for (const v of views)
     console.log(
-      `  ${v.orderId.padEnd(18)} ${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/refund-${v.orderId}`,
+      `  ${v.orderId.padEnd(18)} ${stack.uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/refund-${v.orderId}`,
     );
   const stuck = views.filter((v) => v.status === 'needs_attention');
   if (stuck.length) {

@@ -151,7 +151,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   console.log(`
   Refund saga stack is ready in ${((Date.now() - started) / 1000).toFixed(1)} s
 
-  Temporal      ${address} (namespace ${namespace})${dev ? ', state in .temporal/temporal.db' : ''}
+  Temporal      ${address} (namespace ${namespace})${dev ? `, state in ${join(stack.stateDir, 'temporal.db')}` : ''}
   Web UI        ${uiUrl}${dev ? `/namespaces/${namespace}/workflows` : ''}
   Task queue    ${taskQueue}${settings.versioning ? ` (worker ${settings.versioning.deploymentName} ${settings.versioning.buildId}, pinned)` : ''}
   HTTP API      ${apiUrl}  (Authorization: Bearer ${token}; OpenAPI at /openapi.json)

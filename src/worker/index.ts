@@ -33,7 +33,7 @@ export function buildClients(config: {
 
 /** The workflow bundles `npm run build` writes next to the compiled package: plain, and with tracing interceptors. */
 export const PREBUILT_WORKFLOW_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
-export const PREBUILT_TRACED_WORKFLOW_BUNDLE = join(__dirname, '..', 'workflow-bundle-traced.js');
+const PREBUILT_TRACED_WORKFLOW_BUNDLE = join(__dirname, '..', 'workflow-bundle-traced.js');
 
 /** A Worker Deployment Version: `deploymentName` and `buildId` (see `workerConfig`). */
 export interface SagaWorkerVersion {

@@ -8,10 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunningSandboxes } from '../../src/stack/sandboxes';
 import { startTestSandboxes } from '../support/sandboxes';
 import { seedOrder } from '../support/stack';
+import { workflowBundle } from '../support/temporal';
 
 interface Span {
   traceId: string;
@@ -169,5 +172,15 @@ describe('tracing (OpenTelemetry over OTLP, dev server)', () => {
     // The API's request span is the root: everything else descends from it.
     const roots = trace.filter((s) => !s.parentSpanId);
     expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual([expect.stringMatching(/^refund-saga-api POST/)]);
+
+    // Turning tracing off again must not break sagas that ran traced: their history replays on the plain bundle.
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const workflowId = `refund-${request.orderId}`;
+      const history = await new Client({ connection }).workflow.getHandle(workflowId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, workflowId);
+    } finally {
+      await connection.close();
+    }
   });
 });

@@ -14,7 +14,9 @@ const FENCE_RULES = new Set(['@typescript-eslint/no-restricted-imports', 'no-res
 // so the probes are parsed without them; every other setting comes from the repository's eslint.config.mjs.
 const eslint = new ESLint({
   cwd: ROOT,
-  overrideConfig: [{ files: [`src/*/${PROBE}`], ...(tseslint.configs.disableTypeChecked as Linter.Config) }],
+  overrideConfig: [
+    { files: [`src/${PROBE}`, `src/*/${PROBE}`], ...(tseslint.configs.disableTypeChecked as Linter.Config) },
+  ],
 });
 
 /** The fence messages ESLint gives `code` as a file of `layer`. */

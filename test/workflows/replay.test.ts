@@ -1,8 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { WORKFLOW_TRACING_MODULE } from '../../src/telemetry';
 import { HISTORIES_DIR, manifest, recordedHistories, sha256File } from '../support/histories';
 import { workflowBundle } from '../support/temporal';
 
@@ -39,15 +40,31 @@ describe('replay of recorded refundSaga histories', () => {
     expect(changed.map(([file]) => file)).toEqual([]);
   });
 
-  it('replays every recorded history without a determinism error', async () => {
+  async function replayFailures(bundle: { code: string }): Promise<Array<{ name: string; error?: unknown }>> {
     const results: Array<{ name: string; error?: unknown }> = [];
     const byId = new Map(histories.map((h) => [h.workflowId, h.name]));
     const replay = Worker.runReplayHistories(
-      { workflowBundle: workflowBundle() },
+      { workflowBundle: bundle },
       histories.map(({ workflowId, json }) => ({ workflowId, history: historyFromJSON(json) })),
     );
     for await (const result of replay) results.push({ name: byId.get(result.workflowId)!, error: result.error });
     expect(results.map((r) => r.name).sort()).toEqual(histories.map((h) => h.name).sort());
-    expect(results.filter((r) => r.error)).toEqual([]);
+    return results.filter((r) => r.error);
+  }
+
+  it('replays every recorded history without a determinism error', async () => {
+    expect(await replayFailures(workflowBundle())).toEqual([]);
   });
+
+  // A worker with OTEL_EXPORTER_OTLP_ENDPOINT set runs the workflow with the OpenTelemetry interceptors: turning
+  // tracing on must not break sagas recorded without it (the other way round is tested with a traced saga in
+  // test/e2e/tracing.dev-server.test.ts).
+  it('replays every recorded history with the tracing interceptors in the bundle', async () => {
+    const traced = await bundleWorkflowCode({
+      workflowsPath: join(__dirname, 'index.ts'),
+      workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+    });
+    expect(await replayFailures(traced)).toEqual([]);
+  }, 120_000);
 });
