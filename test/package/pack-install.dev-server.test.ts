@@ -2,8 +2,10 @@
  * The package as an order service gets it: `npm pack` (which builds dist/ and the workflow bundle), installed from the
  * tarball into an empty project, then used only through its documented entry points, with plain Node and tsc.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -31,24 +33,72 @@ beforeAll(() => {
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
 describe('the packed package, installed in an empty project', () => {
-  it('starts a saga through the documented import and completes it with a worker on the prebuilt bundle', () => {
+  function runSaga(env: NodeJS.ProcessEnv = {}) {
     const run = spawnSync(process.execPath, ['run-saga.js'], {
       cwd: project,
-      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') },
+      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), ...env },
       encoding: 'utf8',
       timeout: 60_000,
     });
     expect(run.status, run.stderr).toBe(0);
-    const { result, workflowCode } = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+    return JSON.parse(run.stdout.trim().split('\n').pop()!) as {
       result: { outcome: string; payment: { outcome: string }; carbon: { outcome: string } };
       workflowCode: string;
     };
+  }
+  const dist = () => join(project, 'node_modules', 'refund-saga', 'dist');
+
+  it('starts a saga through the documented import and completes it with a worker on the prebuilt bundle', () => {
+    const { result, workflowCode } = runSaga();
     expect(result).toMatchObject({
       outcome: 'completed',
       payment: { outcome: 'reversed' },
       carbon: { outcome: 'reversed' },
     });
-    expect(workflowCode).toBe(join(project, 'node_modules', 'refund-saga', 'dist', 'workflow-bundle.js'));
+    expect(workflowCode).toBe(join(dist(), 'workflow-bundle.js'));
+  });
+
+  it('traces a saga on the prebuilt traced bundle: the workflow’s own spans reach the collector', async () => {
+    const names: string[] = [];
+    const collector = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        for (const match of body.matchAll(/"name":"((?:Run|Start)(?:Workflow|Activity):[^"]+)"/g))
+          names.push(match[1]!);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+      // spawnSync would block this process's collector: run the consumer asynchronously.
+      const { result, workflowCode } = await new Promise<ReturnType<typeof runSaga>>((resolve, reject) => {
+        const child = spawn(process.execPath, ['run-saga.js'], {
+          cwd: project,
+          env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+        });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.on('exit', (code) =>
+          code === 0
+            ? resolve(JSON.parse(out.trim().split('\n').pop()!) as ReturnType<typeof runSaga>)
+            : reject(new Error(out)),
+        );
+      });
+      expect(result.outcome).toBe('completed');
+      expect(workflowCode).toBe(join(dist(), 'workflow-bundle-traced.js'));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'RunWorkflow:refundSaga',
+          'StartActivity:cancelCirclePayment',
+          'RunActivity:cancelCirclePayment',
+        ]),
+      );
+    } finally {
+      collector.close();
+    }
   });
 
   it('type-checks a consumer of every entry point against the shipped declarations', () => {

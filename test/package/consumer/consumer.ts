@@ -2,6 +2,7 @@
 import { startRefund, getRefundStatus, RequestConflictError, retryStepUpdate, type RefundRequest } from 'refund-saga';
 import { createActivities } from 'refund-saga/activities';
 import { sagaWorkerOptions, type SagaWorkerVersion } from 'refund-saga/worker';
+import { startTracing } from 'refund-saga/telemetry';
 import { refundSaga } from 'refund-saga/workflows';
 import { startSandboxes } from 'refund-saga/sandboxes';
 
@@ -14,6 +15,7 @@ export const checks = [
   sagaWorkerOptions,
   refundSaga,
   startSandboxes,
+  startTracing,
 ];
 export const version: SagaWorkerVersion = { deploymentName: 'refund-saga', buildId: '1' };
 export const request: Pick<RefundRequest, 'orderId'> = { orderId: 'ord_1' };

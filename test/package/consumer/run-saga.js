@@ -1,9 +1,8 @@
 // A consumer of the installed package: only the documented imports, plain Node (no tsx), the prebuilt workflow bundle.
 // Starts the sandboxes and a saga worker, starts one refund through `startRefund`, and prints its result as JSON.
+// With OTEL_EXPORTER_OTLP_ENDPOINT set, the worker and the client trace (`refund-saga/telemetry`), on the traced bundle.
 const assert = require('node:assert');
 const { randomUUID } = require('node:crypto');
-const { Client, Connection } = require('@temporalio/client');
-const { NativeConnection, Worker } = require('@temporalio/worker');
 const { startRefund } = require('refund-saga');
 
 // The root entry must not load the sandboxes; a production process never needs them.
@@ -12,7 +11,12 @@ assert.deepStrictEqual(
   [],
 );
 
-const { buildClients, sagaWorkerOptions, PREBUILT_WORKFLOW_BUNDLE } = require('refund-saga/worker');
+const tracing = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? require('refund-saga/telemetry').startTracing('worker')
+  : undefined;
+const { Client, Connection } = require('@temporalio/client');
+const { NativeConnection, Worker } = require('@temporalio/worker');
+const { buildClients, sagaWorkerOptions } = require('refund-saga/worker');
 const { startSandboxes } = require('refund-saga/sandboxes');
 
 async function main() {
@@ -36,10 +40,13 @@ async function main() {
   });
 
   const taskQueue = `packaged-${randomUUID()}`;
-  const options = sagaWorkerOptions(clients, { taskQueue, connection: await NativeConnection.connect({ address }) });
-  assert.strictEqual(options.workflowBundle && options.workflowBundle.codePath, PREBUILT_WORKFLOW_BUNDLE);
+  const connection = await NativeConnection.connect({ address });
+  const options = sagaWorkerOptions(clients, { taskQueue, connection }, { tracing });
   const worker = await Worker.create(options);
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  const client = new Client({
+    connection: await Connection.connect({ address }),
+    interceptors: tracing && tracing.clientInterceptors,
+  });
   const result = await worker.runUntil(async () => {
     const started = await startRefund(
       client,
@@ -60,7 +67,8 @@ async function main() {
     return client.workflow.getHandle(started.workflowId).result();
   });
   await sandboxes.close();
-  console.log(JSON.stringify({ result, workflowCode: options.workflowBundle.codePath }));
+  if (tracing) await tracing.shutdown();
+  console.log(JSON.stringify({ result, workflowCode: options.workflowBundle && options.workflowBundle.codePath }));
 }
 
 main().then(
