@@ -158,6 +158,22 @@ describe('who may call what', () => {
       });
     }
     expect((await api.inject({ method: 'GET', url: '/v1/no-such-route', headers: auth })).statusCode).toBe(404);
+    // Every operation of the document, POSTs included, with a body that would pass: refused before anything else.
+    const doc = (await api.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, unknown>>;
+    }>();
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => ({ method: method.toUpperCase(), url: path.replace('{orderId}', 'ord_1') })),
+    );
+    expect(operations.length).toBeGreaterThanOrEqual(5);
+    for (const { method, url } of operations) {
+      const response = await api.inject({
+        method: method as 'GET' | 'POST',
+        url,
+        ...(method === 'POST' && { payload: validRequest }),
+      });
+      expect(response.statusCode, `${method} ${url}`).toBe(401);
+    }
     for (const url of ['/openapi.json', '/docs', '/healthz']) {
       expect((await api.inject({ method: 'GET', url })).statusCode, url).toBe(200);
     }
