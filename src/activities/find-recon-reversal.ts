@@ -34,7 +34,6 @@ export function reconActivities(impactRecon: ImpactReconClient) {
         };
         for await (const page of impactRecon.pages(query, { signal })) {
           records.push(...page.data);
-          Context.current().heartbeat(records.length);
         }
         const match = findReversal(original, records);
         if (match.kind === 'matched') {

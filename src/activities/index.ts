@@ -7,6 +7,7 @@ import type { StripeClimateClient } from '../providers/stripe-climate/client';
 import { carbonOrderActivities } from './cancel-carbon-order';
 import { circlePaymentActivities } from './cancel-circle-payment';
 import { impactActivities } from './cancel-impact';
+import { heartbeating } from './heartbeat';
 import { reconActivities } from './find-recon-reversal';
 
 /** The provider clients the activities call. */
@@ -20,12 +21,12 @@ export interface ActivityDeps {
 
 /** Builds the saga's activities; no module-level singletons, so tests and workers wire their own clients. */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return heartbeating({
     ...circlePaymentActivities(deps.circle),
     ...carbonOrderActivities(deps),
     ...impactActivities(deps.oneClickImpact),
     ...reconActivities(deps.impactRecon),
-  };
+  });
 }
 
 /** The activity interface the workflow proxies. */

@@ -1,18 +1,25 @@
 /** Named activity option sets. Every set bounds one attempt and the whole retry span; Temporal owns the backoff. */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 
+/**
+ * How soon an attempt whose worker died is retried: activities heartbeat every second while a call runs longer than
+ * one (`src/activities/heartbeat.ts`), so a silent attempt is a lost one.
+ */
+const heartbeatTimeout = '6s';
+
 /** A provider call that changes something (a cancel): short attempts, retried with backoff. */
 export const providerCall = {
   startToCloseTimeout: '30s',
+  heartbeatTimeout,
   // Replaced by the saga's outage bound; past it the step needs an operator instead of retrying silently.
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
 } as const satisfies ActivityOptions;
 
-/** A read that checks progress (settlement, recon pages): may page through a window, so it heartbeats. */
+/** A read that checks progress (settlement, recon pages): may page through a window. */
 export const statusCheck = {
   startToCloseTimeout: '2m',
-  heartbeatTimeout: '30s',
+  heartbeatTimeout,
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m' },
 } as const satisfies ActivityOptions;
@@ -34,6 +41,7 @@ export const interruptibleRead = {
  */
 export const pivotRead = {
   startToCloseTimeout: '30s',
+  heartbeatTimeout,
   scheduleToCloseTimeout: '2m',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
 } as const satisfies ActivityOptions;

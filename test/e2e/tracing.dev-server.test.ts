@@ -3,16 +3,15 @@
  * worker`) with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a collector on loopback, and one refund started over HTTP makes
  * one trace: the API's request, the saga's start, its workflow and activities, and the provider HTTP calls.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunningSandboxes } from '../../src/stack/sandboxes';
 import { startTestSandboxes } from '../support/sandboxes';
+import { startProcess, workerEnv, type StartedProcess } from '../support/processes';
 import { seedOrder } from '../support/stack';
 import { workflowBundle } from '../support/temporal';
 
@@ -24,13 +23,12 @@ interface Span {
   service: string;
 }
 
-const root = join(__dirname, '..', '..');
 const token = `test_${randomUUID()}`;
 const webhookSecret = `whsec_${randomUUID()}`;
 const spans: Span[] = [];
 let collector: Server;
 let sandboxes: RunningSandboxes;
-const processes: ChildProcess[] = [];
+const processes: StartedProcess[] = [];
 let apiUrl: string;
 
 /** OTLP/HTTP JSON export requests, flattened to spans with their service name. */
@@ -47,31 +45,6 @@ function collect(body: string): void {
   }
 }
 
-/** Runs `refund-saga <command>` from the sources, and resolves with the first stdout line that matches `ready`. */
-function startProcess(command: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
-  const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/bin.ts', command], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  processes.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} not ready in 60 s:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const line = output.split('\n').find((l) => ready.test(l));
-      if (line) {
-        clearTimeout(timer);
-        resolve(line);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}:\n${output}`)));
-  });
-}
-
 beforeAll(async () => {
   collector = createServer((req, res) => {
     let body = '';
@@ -86,29 +59,21 @@ beforeAll(async () => {
   // The API runs with the production polling: Circle's webhook ends the settlement wait, and the reversal is in the
   // feed by the first recon read.
   sandboxes.impactRecon.configure({ reversalDelayMs: 0 });
-  const u = sandboxes.urls;
   const env = {
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: `tracing-${randomUUID()}`,
+    ...workerEnv(inject('temporalAddress'), `tracing-${randomUUID()}`, sandboxes.urls),
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
     OTEL_BSP_SCHEDULE_DELAY: '200',
-    WORKER_VERSIONING: 'off',
-    METRICS_PORT: '0',
     LOG_LEVEL: 'info',
-    CIRCLE_BASE_URL: u.circle,
-    STRIPE_BASE_URL: u.stripeClimate,
-    SQUAKE_BASE_URL: u.squake,
-    ONECLICKIMPACT_BASE_URL: u.oneClickImpact,
-    RECON_BASE_URL: u.impactRecon,
     API_TOKEN: token,
     CIRCLE_WEBHOOK_SECRET: webhookSecret,
     PORT: '0',
   };
-  const [apiLine] = await Promise.all([
+  const [api, worker] = await Promise.all([
     startProcess('api', env, /refund API on/),
     startProcess('worker', env, /worker polling/),
   ]);
-  apiUrl = /"url":"([^"]+)"/.exec(apiLine)![1]!;
+  processes.push(api, worker);
+  apiUrl = /"url":"([^"]+)"/.exec(api.readyLine)![1]!;
   sandboxes.circle.configure({ settleDelayMs: 100, webhookUrl: `${apiUrl}/v1/webhooks/circle`, webhookSecret });
 }, 120_000);
 
