@@ -7,9 +7,21 @@
  * - `POST /_sandbox/fixtures`  seed resources (provider-specific body)
  * - `POST /_sandbox/settings`  change knobs (provider-specific), `GET` shows them
  * - `POST /_sandbox/faults`    add a fault rule, `GET` lists, `DELETE` clears
- * - `GET  /_sandbox/ledger`    effective state changes per resource (`?resource=id` to filter)
+ * - `GET  /_sandbox/ledger`    the ledger (`?resource=id` to filter), as
+ *   `{ counts: { [resource]: { [effect]: n } }, duplicateAttempts: { [resource]: n }, entries: LedgerEntry[] }`
  * - `GET  /_sandbox/state`     the whole state, for debugging
  * - `POST /_sandbox/reset`     forget everything
+ *
+ * The ledger holds effects (`cancellation`, `void`, `refund`, `reversal`, …), on which "exactly once" is asserted, and
+ * duplicate attempts: a cancel of a resource this sandbox already cancelled, sent as another request than the one that
+ * cancelled it (another idempotency key, or what the provider tells a repeat by), which the provider refused or
+ * answered without a change. A duplicate attempt is an entry with `effect: "duplicate_attempt"` whose `detail` names
+ * the request (`key`, its idempotency key; 1ClickImpact's `reason`) and the cancel it repeats (`cancelledWithKey`,
+ * `cancelledWithReason`); one request counts once however often it is retried. It changed nothing, so `counts` leaves
+ * it out and `duplicateAttempts` counts it. A replay of the cancelling request is no duplicate attempt, nor is a cancel
+ * refused for another reason (window closed, not eligible, not found) or of a resource seeded as already cancelled.
+ * `entries` lists both kinds, in order; `ledgerEntries()` gives the effects and `duplicateAttempts()` the attempts.
+ * Persistence keeps them and reset clears them.
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -73,7 +85,10 @@ export const FaultRuleSchema = z.strictObject({
 export type FaultRule = z.infer<typeof FaultRuleSchema>;
 type FaultRuleInput = z.input<typeof FaultRuleSchema>;
 
-/** One effective state change. */
+/** The `effect` of a ledger entry that records a duplicate cancel attempt, which is no effect. */
+export const DUPLICATE_ATTEMPT = 'duplicate_attempt';
+
+/** One effective state change, or a duplicate attempt ({@link DUPLICATE_ATTEMPT}). */
 export interface LedgerEntry {
   resource: string;
   effect: string;
@@ -155,6 +170,16 @@ export abstract class SandboxServer<State, Settings extends object> {
     this.ledger.push({ resource, effect, at: new Date(this.now()).toISOString(), detail });
   }
 
+  /**
+   * Records a duplicate attempt on `resource`; `detail` names the request and the cancel it repeats. The same request
+   * again is a retry of one attempt: it is recorded once.
+   */
+  protected recordDuplicateAttempt(resource: string, detail: Record<string, unknown>): void {
+    const same = JSON.stringify(detail);
+    if (this.duplicateAttempts(resource).some((e) => JSON.stringify(e.detail) === same)) return;
+    this.record(resource, DUPLICATE_ATTEMPT, detail);
+  }
+
   /** Validates an admin or request body, turning schema errors into a 400 the caller can read. */
   protected parseAdmin<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
     const parsed = schema.safeParse(body);
@@ -197,6 +222,16 @@ export abstract class SandboxServer<State, Settings extends object> {
 
   /** Effective state changes, optionally for one resource. */
   ledgerEntries(resource?: string): LedgerEntry[] {
+    return this.ledgerOf(resource).filter((e) => e.effect !== DUPLICATE_ATTEMPT);
+  }
+
+  /** Duplicate cancel attempts, optionally for one resource. */
+  duplicateAttempts(resource?: string): LedgerEntry[] {
+    return this.ledgerOf(resource).filter((e) => e.effect === DUPLICATE_ATTEMPT);
+  }
+
+  /** The whole ledger, effects and duplicate attempts in order, optionally for one resource. */
+  private ledgerOf(resource?: string): LedgerEntry[] {
     return resource ? this.ledger.filter((e) => e.resource === resource) : [...this.ledger];
   }
 
@@ -359,7 +394,7 @@ export abstract class SandboxServer<State, Settings extends object> {
           this.faults = [];
           return { status: 200, body: { faults: [] } };
         case 'GET /_sandbox/ledger':
-          return { status: 200, body: ledgerView(this.ledgerEntries(url.searchParams.get('resource') ?? undefined)) };
+          return { status: 200, body: ledgerView(this.ledgerOf(url.searchParams.get('resource') ?? undefined)) };
         case 'GET /_sandbox/state':
           return { status: 200, body: { state: this.state, settings: this.settings } };
         case 'POST /_sandbox/reset':
@@ -385,7 +420,8 @@ export abstract class SandboxServer<State, Settings extends object> {
     const path = this.options.statePath;
     if (!path || !existsSync(path)) return;
     const saved = JSON.parse(readFileSync(path, 'utf8')) as { state: State; settings: Settings; ledger: LedgerEntry[] };
-    this.state = saved.state;
+    // A state file from before a field was added to the state lacks it.
+    this.state = { ...this.emptyState(), ...saved.state };
     this.settings = { ...this.defaultSettings(), ...saved.settings };
     this.ledger = saved.ledger;
   }
@@ -405,12 +441,20 @@ function parseBody(raw: string, contentType: string | undefined): unknown {
   return JSON.parse(raw) as unknown;
 }
 
-/** The ledger as `GET /_sandbox/ledger` shows it: entries plus counts per resource and effect. */
+/**
+ * The ledger as `GET /_sandbox/ledger` shows it: counts of effects per resource and effect, counts of duplicate
+ * attempts per resource, and the entries.
+ */
 function ledgerView(entries: LedgerEntry[]) {
   const counts: Record<string, Record<string, number>> = {};
+  const duplicateAttempts: Record<string, number> = {};
   for (const { resource, effect } of entries) {
+    if (effect === DUPLICATE_ATTEMPT) {
+      duplicateAttempts[resource] = (duplicateAttempts[resource] ?? 0) + 1;
+      continue;
+    }
     counts[resource] ??= {};
     counts[resource][effect] = (counts[resource][effect] ?? 0) + 1;
   }
-  return { counts, entries };
+  return { counts, duplicateAttempts, entries };
 }

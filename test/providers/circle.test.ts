@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { CircleClient } from '../../src/providers/circle/client';
 import { CircleSandbox } from '../../src/providers/circle/sandbox';
 import {
@@ -9,6 +14,7 @@ import {
 } from '../../src/providers/errors';
 import { itClassifiesErrors, useFixedAnswerServer } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+import { readLedger } from './ledger-view';
 
 const clock = new ManualClock();
 const { sandbox, url } = useSandbox(new CircleSandbox({ now: clock.now }));
@@ -100,12 +106,41 @@ describe('Circle client against the Circle sandbox', () => {
     expect((err as ProviderValidationError).requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('refuses a second cancel under a different key: already cancelled', async () => {
-    const id = seedPayment();
+  it('refuses a second cancel under a different key, already cancelled, and records it as one duplicate attempt', async () => {
+    const id = seedPayment({ settleDelayMs: 0 });
     await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
     const err = await rejectionOf(client().cancelPayment(id, {}, { idempotencyKey: KEY_B }));
     expect(err).toMatchObject({ status: 400, retryable: false, message: expect.stringContaining('already cancelled') });
-    expect(sandbox.ledgerEntries(id).filter((e) => e.effect === 'cancellation')).toHaveLength(1);
+    // The refused request retried is still one attempt.
+    await rejectionOf(client().cancelPayment(id, {}, { idempotencyKey: KEY_B }));
+
+    const ledger = await readLedger(url(), id);
+    expect(ledger.counts).toEqual({ [id]: { cancellation: 1, void: 1 } });
+    expect(ledger.duplicateAttempts).toEqual({ [id]: 1 });
+    expect(ledger.entries).toContainEqual(
+      expect.objectContaining({ effect: 'duplicate_attempt', detail: { key: KEY_B, cancelledWithKey: KEY_A } }),
+    );
+    expect(sandbox.ledgerEntries(id).map((e) => e.effect)).toEqual(['cancellation', 'void']);
+  });
+
+  it('records no duplicate attempt for a replay of the cancelling key', async () => {
+    const id = seedPayment();
+    await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    await client().cancelPayment(id, {}, { idempotencyKey: KEY_A });
+    expect(await readLedger(url(), id)).toMatchObject({ counts: { [id]: { cancellation: 1 } }, duplicateAttempts: {} });
+  });
+
+  it('records no duplicate attempt for a cancel refused for another reason: a failed payment, a key of another payment', async () => {
+    const failed = seedPayment({ status: 'failed' });
+    await rejectionOf(client().cancelPayment(failed, {}, { idempotencyKey: KEY_A }));
+    await rejectionOf(client().cancelPayment(failed, {}, { idempotencyKey: KEY_B }));
+    const first = seedPayment();
+    const second = seedPayment();
+    await client().cancelPayment(first, {}, { idempotencyKey: KEY_A });
+    await client().cancelPayment(second, {}, { idempotencyKey: KEY_B });
+    await rejectionOf(client().cancelPayment(second, {}, { idempotencyKey: KEY_A }));
+    expect(sandbox.duplicateAttempts()).toEqual([]);
+    expect((await readLedger(url(), second)).counts).toEqual({ [second]: { cancellation: 1 } });
   });
 
   it('rejects an idempotency key that is not a UUID v4 as a validation error', async () => {
@@ -134,4 +169,50 @@ describe('Circle client against the Circle sandbox', () => {
     malformedField: 'data.id',
     requestId: /^[0-9a-f-]{36}$/,
   }));
+});
+
+describe('Circle sandbox restarted while a cancel is pending', () => {
+  it('settles the cancel at its time after the restart, and notifies the webhook, with no read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'circle-restart-'));
+    const statePath = join(dir, 'circle.json');
+    const notifications: Array<{ payment: { id: string; cancel?: { status: string } } }> = [];
+    const webhook = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+      req.on('end', () => {
+        notifications.push(JSON.parse(raw) as (typeof notifications)[number]);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    try {
+      const first = new CircleSandbox({ statePath });
+      const firstUrl = await first.listen();
+      first.configure({ webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/` });
+      const { payments } = first.addFixtures({ payments: [{ settleDelayMs: 1000 }] }) as {
+        payments: Array<{ id: string }>;
+      };
+      const id = payments[0]!.id;
+      await new CircleClient({ apiKey: first.apiKey, baseUrl: firstUrl }).cancelPayment(
+        id,
+        {},
+        { idempotencyKey: KEY_A },
+      );
+      expect(first.ledgerEntries(id).map((e) => e.effect)).toEqual(['cancellation']);
+      await first.close();
+
+      const second = new CircleSandbox({ statePath });
+      const secondUrl = await second.listen();
+      try {
+        await vi.waitFor(() => expect(notifications).toHaveLength(1), { timeout: 5000, interval: 50 });
+        expect(notifications[0]!.payment).toMatchObject({ id, cancel: { status: 'confirmed' } });
+        expect((await readLedger(secondUrl, id)).counts).toEqual({ [id]: { cancellation: 1, void: 1 } });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      webhook.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

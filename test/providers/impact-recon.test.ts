@@ -6,6 +6,7 @@ import type { FundsAllocation } from '../../src/providers/impact-recon/schemas';
 import { ProviderMalformedResponseError, ProviderValidationError } from '../../src/providers/errors';
 import { itClassifiesErrors, useFixedAnswerServer } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+import { readLedger } from './ledger-view';
 
 const clock = new ManualClock(Date.parse('2026-11-22T12:00:00.000Z'));
 const { sandbox, url } = useSandbox(new ImpactReconSandbox({ now: clock.now }));
@@ -59,6 +60,18 @@ describe('impact recon client against the recon sandbox', () => {
     expect(reversal?.fundsDateTime).toBe(new Date(clock.ms).toISOString());
     expect(await client().getImpactAllocation(reversal!.fundsAllocationId)).toEqual(reversal);
     expect(sandbox.ledgerEntries(ORIGINAL_ID).map((e) => e.effect)).toEqual(['reversal']);
+  });
+
+  it('reverses an allocation asked twice once, and records no duplicate attempt: the feed takes no cancels', async () => {
+    seedOriginal();
+    sandbox.configure({ reversalDelayMs: 0 });
+    sandbox.reverse(ORIGINAL_ID, clock.ms);
+    sandbox.reverse(ORIGINAL_ID, clock.ms);
+    await client().listImpactAllocations(DAY);
+    expect(await readLedger(url(), ORIGINAL_ID)).toMatchObject({
+      counts: { [ORIGINAL_ID]: { reversal: 1 } },
+      duplicateAttempts: {},
+    });
   });
 
   it('produces a reversal with different amounts when the allocation is set to mismatch', async () => {

@@ -8,6 +8,7 @@ import {
 } from '../../src/providers/errors';
 import { itClassifiesErrors, useFixedAnswerServer } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+import { readLedger } from './ledger-view';
 
 const clock = new ManualClock();
 const cancelled: Array<{ fundsAllocationId?: string }> = [];
@@ -63,6 +64,39 @@ describe('1ClickImpact client against the 1ClickImpact sandbox', () => {
     expect(again.carbon_captured).toBe(25);
     expect(sandbox.ledgerEntries()).toHaveLength(1);
     expect((await client().getImpactTotals()).carbon_captured).toBe(0);
+  });
+
+  it('records a repeated cancel with another reason as one duplicate attempt, and no second effect', async () => {
+    seedImpact();
+    await client().cancelImpact({ user_id: 'U1234', time_utc: TIME, reason: 'order refunded [saga-1]' });
+    const again = await client().cancelImpact({ user_id: 'U1234', time_utc: TIME, reason: 'order refunded [saga-2]' });
+    expect(again).toMatchObject({ message: 'impact was already cancelled', reason: 'order refunded [saga-1]' });
+    // The same request again is still one attempt.
+    await client().cancelImpact({ user_id: 'U1234', time_utc: TIME, reason: 'order refunded [saga-2]' });
+
+    const resource = `U1234|${TIME}`;
+    const ledger = await readLedger(url(), resource);
+    expect(ledger.counts).toEqual({ [resource]: { cancellation: 1 } });
+    expect(ledger.duplicateAttempts).toEqual({ [resource]: 1 });
+    expect(ledger.entries).toContainEqual(
+      expect.objectContaining({
+        effect: 'duplicate_attempt',
+        detail: { reason: 'order refunded [saga-2]', cancelledWithReason: 'order refunded [saga-1]' },
+      }),
+    );
+  });
+
+  it('records no duplicate attempt for a repeat with the same reason, or a cancel of an unknown impact', async () => {
+    seedImpact();
+    await client().cancelImpact({ user_id: 'U1234', time_utc: TIME, reason: 'order refunded [saga-1]' });
+    await client().cancelImpact({ user_id: 'U1234', time_utc: TIME, reason: 'order refunded [saga-1]' });
+    await rejectionOf(client().cancelImpact({ user_id: 'U1', time_utc: TIME, reason: 'order refunded [saga-2]' }));
+    expect(sandbox.duplicateAttempts()).toEqual([]);
+    const resource = `U1234|${TIME}`;
+    expect(await readLedger(url(), resource)).toMatchObject({
+      counts: { [resource]: { cancellation: 1 } },
+      duplicateAttempts: {},
+    });
   });
 
   it('tells the linked funds allocation once, on the first cancel only', async () => {

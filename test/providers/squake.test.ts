@@ -4,6 +4,7 @@ import { SquakeSandbox } from '../../src/providers/squake/sandbox';
 import { ProviderConflictError, ProviderValidationError } from '../../src/providers/errors';
 import { itClassifiesErrors } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+import { readLedger } from './ledger-view';
 
 const clock = new ManualClock();
 const { sandbox, url } = useSandbox(new SquakeSandbox({ now: clock.now }));
@@ -29,6 +30,42 @@ describe('SQUAKE client against the SQUAKE sandbox', () => {
     const second = await client().cancelPurchase(id, { idempotencyKey: 'k' });
     expect(second.purchase).toEqual(first.purchase);
     expect(sandbox.ledgerEntries(id)).toHaveLength(1);
+  });
+
+  it('answers a second cancel under another key unchanged, and records it as one duplicate attempt', async () => {
+    const id = seedPurchase();
+    const first = await client().cancelPurchase(id, { idempotencyKey: 'k-first' });
+    const second = await client().cancelPurchase(id, { idempotencyKey: 'k-second' });
+    expect(second.purchase).toEqual(first.purchase);
+    // The same request again is still one attempt.
+    await client().cancelPurchase(id, { idempotencyKey: 'k-second' });
+
+    const ledger = await readLedger(url(), id);
+    expect(ledger.counts).toEqual({ [id]: { cancellation: 1 } });
+    expect(ledger.duplicateAttempts).toEqual({ [id]: 1 });
+    expect(ledger.entries).toContainEqual(
+      expect.objectContaining({
+        effect: 'duplicate_attempt',
+        detail: { key: 'k-second', cancelledWithKey: 'k-first' },
+      }),
+    );
+  });
+
+  it('records no duplicate attempt for a repeat under the cancelling key', async () => {
+    const id = seedPurchase();
+    await client().cancelPurchase(id, { idempotencyKey: 'k' });
+    await client().cancelPurchase(id, { idempotencyKey: 'k' });
+    expect(await readLedger(url(), id)).toMatchObject({ counts: { [id]: { cancellation: 1 } }, duplicateAttempts: {} });
+  });
+
+  it('records no duplicate attempt for a cancel refused for another reason, or of a purchase canceled before', async () => {
+    const confirmed = seedPurchase({ state: 'confirmed' });
+    await rejectionOf(client().cancelPurchase(confirmed, { idempotencyKey: 'k1' }));
+    await rejectionOf(client().cancelPurchase(confirmed, { idempotencyKey: 'k2' }));
+    const canceledBefore = seedPurchase({ state: 'canceled' });
+    await client().cancelPurchase(canceledBefore, { idempotencyKey: 'k3' });
+    expect(sandbox.duplicateAttempts()).toEqual([]);
+    expect(await readLedger(url(), confirmed)).toEqual({ counts: {}, duplicateAttempts: {}, entries: [] });
   });
 
   it('confirms a purchase when its reservation period ends, and then refuses the cancel with an error array', async () => {

@@ -8,6 +8,7 @@ import {
 } from '../../src/providers/errors';
 import { itClassifiesErrors } from '../support/error-contract';
 import { ManualClock, rejectionOf, useSandbox } from '../support/sandboxes';
+import { readLedger } from './ledger-view';
 
 const HOUR = 3600;
 const clock = new ManualClock();
@@ -54,6 +55,41 @@ describe('Stripe Climate client against the Stripe sandbox', () => {
     expect(second.order).toEqual(first.order);
     expect(second.replayed).toBe(true);
     expect(sandbox.ledgerEntries(id)).toHaveLength(1);
+  });
+
+  it('refuses a second cancel under a new key, canceled already, and records it as one duplicate attempt', async () => {
+    const id = seedOrder();
+    await client().cancelOrder(id, { idempotencyKey: 'k-first' });
+    const err = await rejectionOf(client().cancelOrder(id, { idempotencyKey: 'k-second' }));
+    expect(err).toBeInstanceOf(ProviderValidationError);
+    expect((err as Error).message).toContain("status is 'canceled'");
+    // Its retry replays the stored refusal: still one attempt.
+    await rejectionOf(client().cancelOrder(id, { idempotencyKey: 'k-second' }));
+
+    const ledger = await readLedger(url(), id);
+    expect(ledger.counts).toEqual({ [id]: { cancellation: 1 } });
+    expect(ledger.duplicateAttempts).toEqual({ [id]: 1 });
+    expect(ledger.entries.map((e) => [e.effect, e.detail])).toEqual([
+      ['cancellation', { refunded: 550, feesKept: 17, currency: 'usd' }],
+      ['duplicate_attempt', { key: 'k-second', cancelledWithKey: 'k-first' }],
+    ]);
+  });
+
+  it('records no duplicate attempt for a replay of the cancelling key', async () => {
+    const id = seedOrder();
+    await client().cancelOrder(id, { idempotencyKey: 'k-first' });
+    expect((await client().cancelOrder(id, { idempotencyKey: 'k-first' })).replayed).toBe(true);
+    expect(await readLedger(url(), id)).toMatchObject({ counts: { [id]: { cancellation: 1 } }, duplicateAttempts: {} });
+  });
+
+  it('records no duplicate attempt for a cancel refused for another reason: the window closed, canceled before', async () => {
+    const late = seedOrder({ ageSeconds: 25 * HOUR });
+    await rejectionOf(client().cancelOrder(late, { idempotencyKey: 'k1' }));
+    await rejectionOf(client().cancelOrder(late, { idempotencyKey: 'k2' }));
+    const canceledBefore = seedOrder({ status: 'canceled', cancellation_reason: 'expired' });
+    await rejectionOf(client().cancelOrder(canceledBefore, { idempotencyKey: 'k3' }));
+    expect(sandbox.duplicateAttempts()).toEqual([]);
+    expect(await readLedger(url(), late)).toEqual({ counts: {}, duplicateAttempts: {}, entries: [] });
   });
 
   it('answers idempotency_error for a key reused on another order, as a permanent idempotency conflict', async () => {

@@ -7,6 +7,8 @@ import { CircleClient } from '../../src/providers/circle/client';
 import { ImpactReconClient } from '../../src/providers/impact-recon/client';
 import { OneClickImpactClient } from '../../src/providers/one-click-impact/client';
 import { startSandboxes } from '../../src/stack/sandboxes';
+import { readLedger } from '../providers/ledger-view';
+import { rejectionOf } from '../support/sandboxes';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'sandbox-state-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -65,6 +67,35 @@ describe('the sandboxes run together', () => {
       }).getPayment(paymentId);
       expect(payment.cancel?.status).toBeDefined();
       expect(second.circle.ledgerEntries(paymentId).map((e) => e.effect)).toContain('cancellation');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps a duplicate attempt across a restart, apart from the effects, until a reset', async () => {
+    const paymentId = '0d6f3c1e-7a2b-4c5d-8e9f-1a2b3c4d5e6f';
+    const first = await startSandboxes(config);
+    first.circle.addFixtures({ payments: [{ id: paymentId }] });
+    const circle = new CircleClient({ apiKey: first.circle.apiKey, baseUrl: first.urls.circle });
+    await circle.cancelPayment(paymentId, {}, { idempotencyKey: '3f1c1a4e-5d6b-4c2a-9e8f-0a1b2c3d4e5f' });
+    await rejectionOf(circle.cancelPayment(paymentId, {}, { idempotencyKey: '7a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d' }));
+    await first.close();
+
+    const second = await startSandboxes(config);
+    try {
+      const ledger = await readLedger(second.urls.circle, paymentId);
+      expect(ledger.counts[paymentId]).toMatchObject({ cancellation: 1 });
+      expect(ledger.duplicateAttempts).toEqual({ [paymentId]: 1 });
+      expect(second.circle.duplicateAttempts(paymentId)).toEqual([
+        expect.objectContaining({ detail: expect.objectContaining({ key: '7a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d' }) }),
+      ]);
+
+      await fetch(`${second.urls.circle}/_sandbox/reset`, { method: 'POST' });
+      expect(await readLedger(second.urls.circle, paymentId)).toEqual({
+        counts: {},
+        duplicateAttempts: {},
+        entries: [],
+      });
     } finally {
       await second.close();
     }

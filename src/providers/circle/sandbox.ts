@@ -1,7 +1,8 @@
 /**
  * A local Circle payments API: asynchronous cancel settlement (`pending` → `confirmed`/`paid`/`failed` after a
  * delay), "not eligible" answers, and idempotency-key replay and conflicts
- * (docs/providers.md, "Circle: cancel a payment").
+ * (docs/providers.md, "Circle: cancel a payment"). A cancel of an already cancelled payment under another key is
+ * refused and recorded as a duplicate attempt.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -70,6 +71,9 @@ const PaymentFixture = z.strictObject({
   ageSeconds: z.number().min(0).default(60),
 });
 const Fixtures = z.strictObject({ payments: z.array(PaymentFixture).default([]) });
+
+/** Node's longest timer (about 24.8 days); a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 const CancelBody = z.object({
   idempotencyKey: z.string().regex(UUID_V4, { error: 'must be a UUID v4' }),
@@ -149,50 +153,71 @@ export class CircleSandbox extends SandboxServer<CircleState, CircleSettings> {
     ];
   }
 
-  private readonly notifications = new Set<NodeJS.Timeout>();
+  private readonly settlements = new Set<NodeJS.Timeout>();
 
-  /** When a webhook is set, settles the cancel at its time and tells the webhook, as Circle's notifications do. */
-  private scheduleNotification(paymentId: string, delayMs: number): void {
-    const { webhookUrl, webhookSecret } = this.settings;
-    if (!webhookUrl) return;
+  /**
+   * Settles the payment's pending cancel at its time and, when a webhook is set then, tells it, as Circle's
+   * notifications do.
+   */
+  private scheduleSettlement(paymentId: string, settleAt: number): void {
     const timer = setTimeout(
       () => {
-        this.notifications.delete(timer);
+        this.settlements.delete(timer);
         const payment = this.state.payments[paymentId];
         if (!payment) return;
         this.settle(payment);
+        // Not due yet on the sandbox's clock (a test's clock, or a delay past the longest timer): wait again.
+        if (payment.cancel?.status === 'pending') {
+          this.scheduleSettlement(paymentId, settleAt);
+          return;
+        }
         this.persist();
-        const headers: Record<string, string> = { 'content-type': 'application/json' };
-        if (webhookSecret) headers['x-webhook-secret'] = webhookSecret;
-        const body = JSON.stringify({
-          clientId: payment.merchantId,
-          notificationType: 'payments',
-          version: 1,
-          payment: this.view(payment),
-        });
-        fetch(webhookUrl, { method: 'POST', headers, body }).catch(() => {
-          // Like Circle, a notification that cannot be delivered is dropped; polling still finds the settlement.
-        });
+        this.notify(payment);
       },
-      Math.max(0, delayMs),
+      Math.min(Math.max(0, settleAt - this.now()), LONGEST_TIMER_MS),
     );
     timer.unref();
-    this.notifications.add(timer);
+    this.settlements.add(timer);
+  }
+
+  private notify(payment: SandboxPayment): void {
+    const { webhookUrl, webhookSecret } = this.settings;
+    if (!webhookUrl) return;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (webhookSecret) headers['x-webhook-secret'] = webhookSecret;
+    const body = JSON.stringify({
+      clientId: payment.merchantId,
+      notificationType: 'payments',
+      version: 1,
+      payment: this.view(payment),
+    });
+    fetch(webhookUrl, { method: 'POST', headers, body }).catch(() => {
+      // Like Circle, a notification that cannot be delivered is dropped; polling still finds the settlement.
+    });
+  }
+
+  /** Re-arms the settlements of cancels still pending in the loaded state: a restart must not drop them. */
+  override async listen(port?: number, host?: string): Promise<string> {
+    const url = await super.listen(port, host);
+    for (const payment of Object.values(this.state.payments)) {
+      if (payment.cancel?.status === 'pending') this.scheduleSettlement(payment.id, payment.cancel.settleAt);
+    }
+    return url;
   }
 
   override reset(): void {
-    this.notifications.forEach(clearTimeout);
-    this.notifications.clear();
+    this.settlements.forEach(clearTimeout);
+    this.settlements.clear();
     super.reset();
   }
 
   override async close(): Promise<void> {
-    this.notifications.forEach(clearTimeout);
-    this.notifications.clear();
+    this.settlements.forEach(clearTimeout);
+    this.settlements.clear();
     await super.close();
   }
 
-  /** Applies a due settlement; settlement is computed when observed, so it survives restarts without timers. */
+  /** Applies a due settlement; also computed when observed, so a read finds it whether or not its timer has run. */
   private settle(payment: SandboxPayment): void {
     const cancel = payment.cancel;
     if (!cancel || cancel.status !== 'pending' || this.now() < cancel.settleAt) return;
@@ -262,6 +287,8 @@ export class CircleSandbox extends SandboxServer<CircleState, CircleSettings> {
       return { status: 400, body: { code: 2, message: 'Payment is not eligible for cancel: the payment failed' } };
     }
     if (payment.cancel) {
+      // Not this key's cancel (that one was replayed above): another request to cancel a cancelled payment.
+      this.recordDuplicateAttempt(payment.id, { key: idempotencyKey, cancelledWithKey: payment.cancel.idempotencyKey });
       return { status: 400, body: { code: 2, message: 'Payment is not eligible for cancel: already cancelled' } };
     }
     const now = new Date(this.now()).toISOString();
@@ -275,7 +302,7 @@ export class CircleSandbox extends SandboxServer<CircleState, CircleSettings> {
     };
     payment.updateDate = now;
     this.record(payment.id, 'cancellation', { idempotencyKey, reason });
-    this.scheduleNotification(payment.id, payment.cancel.settleAt - this.now());
+    this.scheduleSettlement(payment.id, payment.cancel.settleAt);
     const reply: SandboxReply = {
       status: 201,
       body: {

@@ -2,7 +2,8 @@
  * A local 1ClickImpact API: an idempotent impact cancel ("impact was already cancelled" with the same `cancelled_on`),
  * totals that drop cancelled impacts, `/v1/track` and `/v1/records`
  * (docs/providers.md, "1ClickImpact: cancel an impact"). An impact can be linked to a funds allocation, so its cancel
- * makes the recon sandbox append a reversal.
+ * makes the recon sandbox append a reversal. 1ClickImpact has no idempotency keys: a repeated cancel with another
+ * reason than the first cancel's is another request, recorded as a duplicate attempt.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
@@ -122,6 +123,9 @@ export class OneClickImpactSandbox extends SandboxServer<ImpactState, Record<str
       if (reason !== undefined) impact.cancellation_reason = reason;
       this.record(key(user_id, time_utc), 'cancellation', { reason });
       this.impactOptions.onCancelled?.({ fundsAllocationId: impact.fundsAllocationId, cancelledAt: this.now() });
+    } else if (reason !== impact.cancellation_reason) {
+      // The reason tells a repeat apart (the saga puts its id in it); the same reason is the first cancel's retry.
+      this.recordDuplicateAttempt(key(user_id, time_utc), { reason, cancelledWithReason: impact.cancellation_reason });
     }
     const { cancellation_reason, cancelled_on, ...record } = this.view(impact);
     return {

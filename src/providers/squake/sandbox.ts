@@ -1,7 +1,8 @@
 /**
  * A local SQUAKE API: purchases cancellable only while `reserved`, confirmed when the reservation period ends, a
  * repeated cancel of a canceled purchase answered 200 unchanged, error arrays and `SQUAKE-Request-Id`
- * (docs/providers.md, "SQUAKE: cancel a purchase").
+ * (docs/providers.md, "SQUAKE: cancel a purchase"). SQUAKE keeps no idempotency keys, but a repeated cancel under
+ * another `Idempotency-Key` than the cancel's is recorded as a duplicate attempt.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -12,6 +13,8 @@ import { PurchaseState, type Purchase } from './schemas';
 interface SandboxPurchase extends Purchase {
   /** Sandbox-only: when a `reserved` purchase becomes `confirmed` (epoch ms). */
   reservedUntil: number;
+  /** Sandbox-only: the `Idempotency-Key` of the cancel this sandbox made, if it had one. */
+  cancelledWith?: { key?: string };
 }
 
 interface SquakeState {
@@ -96,7 +99,7 @@ export class SquakeSandbox extends SandboxServer<SquakeState, SquakeSettings> {
         name: 'cancelPurchase',
         method: 'POST',
         path: '/v2/purchases/:id/cancel',
-        handle: ({ params }) => this.cancel(params.id!),
+        handle: ({ params, headers }) => this.cancel(params.id!, headers['idempotency-key'] as string | undefined),
       },
     ];
   }
@@ -109,7 +112,7 @@ export class SquakeSandbox extends SandboxServer<SquakeState, SquakeSettings> {
   }
 
   private view(purchase: SandboxPurchase): Purchase {
-    const { reservedUntil: _r, ...body } = purchase;
+    const { reservedUntil: _r, cancelledWith: _c, ...body } = purchase;
     return body;
   }
 
@@ -125,10 +128,18 @@ export class SquakeSandbox extends SandboxServer<SquakeState, SquakeSettings> {
     return purchase ? { status: 200, body: this.view(purchase) } : this.notFound(id);
   }
 
-  private cancel(id: string): SandboxReply {
+  /** Cancels; `key` is the request's `Idempotency-Key`, which SQUAKE ignores and the ledger uses. */
+  private cancel(id: string, key: string | undefined): SandboxReply {
     const purchase = this.current(id);
     if (!purchase) return this.notFound(id);
-    if (purchase.state === 'canceled') return { status: 200, body: this.view(purchase) };
+    if (purchase.state === 'canceled') {
+      // The same key is the cancel's retry; a purchase seeded as canceled has no cancel here to repeat.
+      const { cancelledWith } = purchase;
+      if (cancelledWith && cancelledWith.key !== key) {
+        this.recordDuplicateAttempt(id, { key, cancelledWithKey: cancelledWith.key });
+      }
+      return { status: 200, body: this.view(purchase) };
+    }
     if (purchase.state !== 'reserved') {
       return {
         status: 400,
@@ -142,6 +153,7 @@ export class SquakeSandbox extends SandboxServer<SquakeState, SquakeSettings> {
       };
     }
     purchase.state = 'canceled';
+    purchase.cancelledWith = { key };
     this.record(id, 'cancellation', { carbon_quantity: purchase.carbon_quantity, carbon_unit: purchase.carbon_unit });
     return { status: 200, body: this.view(purchase) };
   }

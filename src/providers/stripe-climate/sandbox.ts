@@ -3,7 +3,8 @@
  * bodies, `Idempotency-Key` replay with `Idempotent-Replayed`, and Stripe's error shape
  * (docs/providers.md, "Stripe Climate: cancel an order").
  * Like Stripe, it stores the first answer to a key whatever it was, 500s included (an injected 5xx too), and replays
- * a stored 5xx with `Stripe-Should-Retry: false`: only a new key gets past it.
+ * a stored 5xx with `Stripe-Should-Retry: false`: only a new key gets past it. A cancel under a new key of an order it
+ * cancelled is refused and recorded as a duplicate attempt.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -15,6 +16,8 @@ interface StripeState {
   orders: Record<string, ClimateOrder & Record<string, unknown>>;
   /** Idempotency-Key → the request it was first used with and the answer it got. */
   idempotency: Record<string, { fingerprint: string; reply: SandboxReply }>;
+  /** Orders this sandbox cancelled → the Idempotency-Key of that cancel, if it had one. */
+  cancelledWith: Record<string, { key?: string }>;
 }
 
 const OrderFixture = z.strictObject({
@@ -58,7 +61,7 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
   }
 
   protected emptyState(): StripeState {
-    return { orders: {}, idempotency: {} };
+    return { orders: {}, idempotency: {}, cancelledWith: {} };
   }
   protected defaultSettings() {
     return {};
@@ -108,6 +111,8 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
           status: o.status,
         };
         this.state.orders[order.id] = order;
+        // A re-seeded order is a new one: no cancel of this sandbox's is on it.
+        delete this.state.cancelledWith[order.id];
         return order;
       }),
     };
@@ -134,7 +139,7 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
         path: '/v1/climate/orders/:id/cancel',
         handle: ({ params, body, headers }) => {
           const key = headers['idempotency-key'] as string | undefined;
-          if (!key) return this.cancel(params.id!);
+          if (!key) return this.cancel(params.id!, undefined);
           const fingerprint = fingerprintOf(params.id!, body);
           const seen = this.state.idempotency[key];
           if (seen) {
@@ -153,7 +158,7 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
             const verdict: Record<string, string> = seen.reply.status >= 500 ? { 'stripe-should-retry': 'false' } : {};
             return { ...seen.reply, headers: { ...seen.reply.headers, 'idempotent-replayed': 'true', ...verdict } };
           }
-          const reply = this.cancel(params.id!);
+          const reply = this.cancel(params.id!, key);
           // Stripe stores the first answer to a key whatever it was, and replays it.
           this.state.idempotency[key] = { fingerprint, reply };
           return reply;
@@ -183,9 +188,15 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
     };
   }
 
-  private cancel(id: string): SandboxReply {
+  /** Cancels under `key`, which is new (a replay never gets here) or absent. */
+  private cancel(id: string, key: string | undefined): SandboxReply {
     const order = this.state.orders[id];
     if (!order) return this.missing(id);
+    const cancelledWith = this.state.cancelledWith[id];
+    // An order seeded as canceled has no cancellation here to repeat.
+    if (order.status === 'canceled' && cancelledWith) {
+      this.recordDuplicateAttempt(id, { key, cancelledWithKey: cancelledWith.key });
+    }
     if (order.status === 'delivered' || order.status === 'canceled') {
       return {
         status: 400,
@@ -211,6 +222,7 @@ export class StripeClimateSandbox extends SandboxServer<StripeState, Record<stri
     order.status = 'canceled';
     order.canceled_at = this.seconds();
     order.cancellation_reason = 'requested';
+    this.state.cancelledWith[id] = { key };
     this.record(id, 'cancellation', {
       refunded: order.amount_subtotal,
       feesKept: order.amount_fees,
