@@ -32,6 +32,9 @@ export function routeNotFound(request: FastifyRequest, reply: FastifyReply): Fas
   return sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url}`);
 }
 
+/** The envelope's code for a status with a name of its own; any other 4xx is a `bad_request`. */
+const CODE_OF_STATUS: Partial<Record<number, string>> = { 413: 'body_too_large', 415: 'unsupported_media_type' };
+
 /** Every error a route throws, or Fastify raises for it, in the error shape. */
 export function apiErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -40,9 +43,14 @@ export function apiErrorHandler(error: FastifyError, request: FastifyRequest, re
     return sendError(reply, 400, 'invalid_request', invalidMessage(part, issues, request), issues);
   }
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-  if (status === 500) request.log.error({ err: error }, 'request failed');
-  const code = status === 413 ? 'body_too_large' : status === 500 ? 'internal' : 'bad_request';
-  return sendError(reply, status, code, status === 500 ? 'internal error; see the API logs' : error.message);
+  if (status === 500) {
+    request.log.error({ err: error }, 'request failed');
+    return sendError(reply, 500, 'internal', 'internal error; see the API logs');
+  }
+  // Fastify's own words are "Unsupported Media Type": say what to send instead.
+  const message =
+    error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'send the body as Content-Type: application/json' : error.message;
+  return sendError(reply, status, CODE_OF_STATUS[status] ?? 'bad_request', message);
 }
 
 /** `amount.value`, `orderIds.3` or `(root)`, as the client's errors name fields; a header as it is usually written. */

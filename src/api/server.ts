@@ -23,6 +23,7 @@ import { resolveSagaOptions, TASK_QUEUE, toFieldIssues } from '../domain';
 import { createLogger, type Logger } from '../logging';
 import { circleWebhook } from './circle-webhook';
 import { apiErrorHandler, routeNotFound } from './errors';
+import { readJsonBodiesOnly } from './json-body';
 import { refundRoutes } from './refund-routes';
 
 /** Settings of the API server. */
@@ -78,6 +79,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(apiErrorHandler);
   app.setNotFoundHandler(routeNotFound);
+  readJsonBodiesOnly(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });

@@ -1,0 +1,40 @@
+/**
+ * The one kind of body the API reads: JSON, in UTF-8. Another media type or charset is refused with 415; bytes that are
+ * not UTF-8, and text that is not JSON, with 400. Nothing else reaches a route.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+/** `fatal`: a stray byte or an overlong sequence is refused; a lenient decoder would turn it into U+FFFD and go on. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Each `charset` parameter of a Content-Type, with or without quotes. */
+const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/gi;
+
+/** An error the error handler answers with its status and message. */
+const refusal = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
+
+/** Why the body's headers say it is not what the JSON parser reads: text in another charset. */
+function unreadableEncoding(request: FastifyRequest): Error | undefined {
+  for (const [, charset = ''] of (request.headers['content-type'] ?? '').matchAll(CHARSET_PARAMETER)) {
+    if (charset.toLowerCase() !== 'utf-8') return refusal(415, `charset ${charset} is not supported: send UTF-8`);
+  }
+  return undefined;
+}
+
+/** Replaces Fastify's parsers (JSON read as UTF-8 whatever its charset, and text/plain) with the API's one. */
+export function readJsonBodiesOnly(app: FastifyInstance): void {
+  // Fastify's own JSON parser, for its refusal of `__proto__` and `constructor.prototype` keys.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const unreadable = unreadableEncoding(request);
+    if (unreadable) return done(unreadable);
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(refusal(400, 'the body is not valid UTF-8'));
+    }
+    return parseJson(request, text, done);
+  });
+}
