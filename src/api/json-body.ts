@@ -1,6 +1,6 @@
 /**
- * The one kind of body the API reads: JSON, in UTF-8. Another media type or charset is refused with 415; bytes that are
- * not UTF-8, and text that is not JSON, with 400. Nothing else reaches a route.
+ * The one kind of body the API reads: JSON, in UTF-8, as sent. Another media type, charset or `Content-Encoding` is
+ * refused with 415; bytes that are not UTF-8, and text that is not JSON, with 400. Nothing else reaches a route.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
@@ -13,8 +13,12 @@ const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/gi;
 /** An error the error handler answers with its status and message. */
 const refusal = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 
-/** Why the body's headers say it is not what the JSON parser reads: text in another charset. */
+/** Why the body's headers say it is not what the JSON parser reads: compressed, or text in another charset. */
 function unreadableEncoding(request: FastifyRequest): Error | undefined {
+  const encoding = request.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    return refusal(415, `Content-Encoding ${encoding} is not supported: send the body uncompressed`);
+  }
   for (const [, charset = ''] of (request.headers['content-type'] ?? '').matchAll(CHARSET_PARAMETER)) {
     if (charset.toLowerCase() !== 'utf-8') return refusal(415, `charset ${charset} is not supported: send UTF-8`);
   }

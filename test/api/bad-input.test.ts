@@ -2,6 +2,7 @@
  * Malformed and hostile requests, sent over real HTTP: each is answered with a 4xx in the error envelope, never a 5xx,
  * and none reaches Temporal (the live API's client fails the test when touched).
  */
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { auth, expectEnvelope, postJson, send, useLiveApi, WEBHOOK_SECRET, validRequest } from './live-api';
 
@@ -59,6 +60,17 @@ describe('bodies the API does not read', () => {
     }
     const untyped = await send(port(), '/v1/refunds', { headers: auth, body: JSON.stringify(validRequest) });
     expectEnvelope(untyped, 415, 'unsupported_media_type');
+  });
+
+  it('refuses a compressed body with 415 naming Content-Encoding: the API does not decompress', async () => {
+    const gzipped = gzipSync(JSON.stringify(validRequest));
+    for (const encoding of ['gzip', 'deflate', 'br', 'identity, gzip', 'x-unknown']) {
+      const body = encoding === 'gzip' ? gzipped : JSON.stringify(validRequest);
+      const answer = await postJson(port(), '/v1/refunds', body, { 'content-encoding': encoding });
+      expect(expectEnvelope(answer, 415, 'unsupported_media_type'), encoding).toContain('Content-Encoding');
+    }
+    await expectRead({ 'content-encoding': 'identity' });
+    await expectRead({ 'content-encoding': 'Identity' });
   });
 
   it('refuses a body that is not UTF-8 (a stray byte, an overlong or surrogate sequence) with 400', async () => {
