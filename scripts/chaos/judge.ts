@@ -1,0 +1,164 @@
+/**
+ * Judges a run by the providers' ledgers and the sagas' own results and histories, never by logs: duplicate and
+ * missing effects, sagas stuck or failed, workflow-task failures (non-determinism among them), and how soon sagas
+ * moved again after each kill.
+ */
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { RefundRequest, RefundResult } from '../../src/domain';
+import type { ChaosStack } from './stack';
+
+const { EventType } = temporal.api.enums.v1;
+
+interface Ledger {
+  counts: Record<string, Record<string, number>>;
+  duplicateAttempts?: Record<string, number>;
+}
+
+async function ledger(url: string): Promise<Ledger> {
+  return (await (await fetch(`${url}/_sandbox/ledger`)).json()) as Ledger;
+}
+
+export interface SagaVerdict {
+  orderId: string;
+  status: 'completed' | 'aborted' | 'needs_attention' | 'running' | 'failed' | 'terminated' | 'other';
+  /** Resources cancelled more than once, or asked to be with another key. */
+  duplicates: string[];
+  /** Resources the result says were reversed by this saga, with no effect in the provider's ledger. */
+  missing: string[];
+  workflowTaskFailures: number;
+  nonDeterminism: number;
+  /** Server times (ms) of the events that moved the saga: workflow tasks and activities completed. */
+  progress: number[];
+  /** Spans (ms) during which a task or an activity of it was in flight on a worker. */
+  inFlight: Array<[number, number]>;
+}
+
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  t ? Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
+
+/** One saga's verdict, from its result, its history and the ledgers. */
+export async function judgeSaga(
+  client: Client,
+  request: RefundRequest,
+  ledgers: Record<'circle' | 'stripeClimate' | 'squake' | 'oneClickImpact', Ledger>,
+): Promise<SagaVerdict> {
+  const handle = client.workflow.getHandle(`refund-${request.orderId}`);
+  const description = await handle.describe();
+  const history = await handle.fetchHistory();
+  const events = history.events ?? [];
+  const verdict: SagaVerdict = {
+    orderId: request.orderId,
+    status: 'other',
+    duplicates: [],
+    missing: [],
+    workflowTaskFailures: 0,
+    nonDeterminism: 0,
+    progress: [],
+    inFlight: [],
+  };
+  const started = new Map<string, number>();
+  for (const event of events) {
+    const at = ms(event.eventTime);
+    switch (event.eventType) {
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        verdict.workflowTaskFailures++;
+        if (/nondetermin/i.test(event.workflowTaskFailedEventAttributes?.failure?.message ?? ''))
+          verdict.nonDeterminism++;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        started.set(`wft`, at);
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        verdict.progress.push(at);
+        verdict.inFlight.push([started.get('wft') ?? at, at]);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        started.set(`activity-${String(event.eventId)}`, at);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: {
+        const attrs = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
+        verdict.progress.push(at);
+        verdict.inFlight.push([started.get(`activity-${String(attrs?.scheduledEventId)}`) ?? at, at]);
+        break;
+      }
+    }
+  }
+  const execution = description.status.name;
+  if (execution === 'COMPLETED') {
+    const result = (await handle.result()) as RefundResult;
+    verdict.status = result.outcome === 'aborted' ? 'aborted' : 'completed';
+    const checks: Array<[string | undefined, Ledger, string[], boolean]> = [
+      [request.payment.paymentId, ledgers.circle, ['cancellation'], result.payment.outcome === 'reversed'],
+      [
+        request.carbon?.provider === 'stripe_climate' ? request.carbon.orderId : undefined,
+        ledgers.stripeClimate,
+        ['cancellation'],
+        result.carbon.outcome === 'reversed',
+      ],
+      [
+        request.carbon?.provider === 'squake' ? request.carbon.purchaseId : undefined,
+        ledgers.squake,
+        ['cancellation'],
+        result.carbon.outcome === 'reversed',
+      ],
+      [
+        request.impact ? `${request.impact.userId}|${request.impact.timeUtc}` : undefined,
+        ledgers.oneClickImpact,
+        ['cancellation'],
+        result.impact.outcome === 'reversed',
+      ],
+    ];
+    for (const [resource, book, effects, reversed] of checks) {
+      if (!resource) continue;
+      const counts = book.counts[resource] ?? {};
+      const made = effects.reduce((n, effect) => n + (counts[effect] ?? 0), 0);
+      if (made > 1 || (book.duplicateAttempts?.[resource] ?? 0) > 0) verdict.duplicates.push(resource);
+      if (reversed && made === 0) verdict.missing.push(resource);
+    }
+  } else if (execution === 'RUNNING') {
+    const status = await handle.query<{ status: string }>('status');
+    verdict.status = status.status === 'needs_attention' ? 'needs_attention' : 'running';
+  } else if (execution === 'FAILED') verdict.status = 'failed';
+  else if (execution === 'TERMINATED') verdict.status = 'terminated';
+  return verdict;
+}
+
+/** The ledgers of the four providers that cancel. */
+export async function readLedgers(stack: ChaosStack) {
+  const [circle, stripeClimate, squake, oneClickImpact] = await Promise.all([
+    ledger(stack.sandboxUrls.circle),
+    ledger(stack.sandboxUrls.stripeClimate),
+    ledger(stack.sandboxUrls.squake),
+    ledger(stack.sandboxUrls.oneClickImpact),
+  ]);
+  return { circle, stripeClimate, squake, oneClickImpact };
+}
+
+/**
+ * Recovery after each kill: the time to the next completed workflow task of any saga, and for each saga that had a
+ * task or an activity in flight at the kill, the time to its next progress.
+ */
+export function recovery(kills: number[], verdicts: SagaVerdict[]) {
+  const anyProgress = verdicts.flatMap((v) => v.progress).sort((a, b) => a - b);
+  const toNextTask: number[] = [];
+  const affected: number[] = [];
+  for (const kill of kills) {
+    const next = anyProgress.find((t) => t > kill);
+    if (next) toNextTask.push(next - kill);
+    for (const verdict of verdicts) {
+      if (!verdict.inFlight.some(([from, to]) => from <= kill && to > kill)) continue;
+      const progress = verdict.progress.find((t) => t > kill);
+      if (progress) affected.push(progress - kill);
+    }
+  }
+  return { toNextTask, affected };
+}
+
+/** The p-th percentile (0–100) of `values`, or undefined for none. */
+export function percentile(values: number[], p: number): number | undefined {
+  if (!values.length) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
