@@ -35,6 +35,12 @@ export function routeNotFound(request: FastifyRequest, reply: FastifyReply): Fas
 /** The envelope's code for a status with a name of its own; any other 4xx is a `bad_request`. */
 const CODE_OF_STATUS: Partial<Record<number, string>> = { 413: 'body_too_large', 415: 'unsupported_media_type' };
 
+/** Fastify's refusals whose own words say too little ("Unsupported Media Type"), or copy back the caller's whole URL. */
+const MESSAGE_OF_FASTIFY_CODE: Partial<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'send the body as Content-Type: application/json',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is too long',
+};
+
 /** Every error a route throws, or Fastify raises for it, in the error shape. */
 export function apiErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -47,9 +53,7 @@ export function apiErrorHandler(error: FastifyError, request: FastifyRequest, re
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 500, 'internal', 'internal error; see the API logs');
   }
-  // Fastify's own words are "Unsupported Media Type": say what to send instead.
-  const message =
-    error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'send the body as Content-Type: application/json' : error.message;
+  const message = MESSAGE_OF_FASTIFY_CODE[error.code] ?? error.message;
   return sendError(reply, status, CODE_OF_STATUS[status] ?? 'bad_request', message);
 }
 

@@ -4,8 +4,6 @@
  * `{ error: { code, message, issues? } }` and never carry a stack trace; every response carries a `request-id`, which
  * the logs of its request carry too.
  */
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -22,9 +20,11 @@ import { packageVersion } from '../config';
 import { resolveSagaOptions, TASK_QUEUE, toFieldIssues } from '../domain';
 import { createLogger, type Logger } from '../logging';
 import { circleWebhook } from './circle-webhook';
+import { answerClientError } from './client-errors';
 import { apiErrorHandler, routeNotFound } from './errors';
 import { readJsonBodiesOnly } from './json-body';
 import { refundRoutes } from './refund-routes';
+import { REQUEST_ID_HEADER, requestId } from './request-id';
 
 /** Settings of the API server. */
 export interface ApiOptions {
@@ -41,17 +41,6 @@ export interface ApiOptions {
   startOptions?: Omit<StartRefundOptions, 'taskQueue'>;
   /** Where requests and errors are logged, each line with its request id. @default a silent logger */
   logger?: Logger;
-}
-
-/** The header that names a request, sent back on every response. */
-const REQUEST_ID_HEADER = 'request-id';
-/** What a caller's request id may be: short, and safe to copy into logs and headers. */
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The caller's request id when it is a sane one, so both sides log the same id; a new UUID otherwise. */
-function requestId(request: IncomingMessage): string {
-  const given = request.headers[REQUEST_ID_HEADER];
-  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** Builds the API; call `listen()` on the result, or `inject()` in tests. */
@@ -74,6 +63,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       reply.header(REQUEST_ID_HEADER, request.id);
       void apiErrorHandler(error, request, reply);
     },
+    clientErrorHandler: answerClientError(logger),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,0 +1,83 @@
+/**
+ * Requests refused before any route runs, over real sockets: URLs and headers over Node's limits, bytes that are not
+ * HTTP, bodies over the limit. Each gets its status in the error envelope, never a bare reset.
+ */
+import http from 'node:http';
+import { describe, expect, it } from 'vitest';
+import {
+  auth,
+  expectEnvelope,
+  parseRaw,
+  postJson,
+  send,
+  sendThenRead,
+  useLiveApi,
+  UUID,
+  validRequest,
+} from './live-api';
+
+const live = useLiveApi();
+const port = () => live.port();
+
+const TEN_MB = 10 * 1024 * 1024;
+const refundHead = (framing: string) =>
+  `POST /v1/refunds HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth.authorization}\r\n` +
+  `Content-Type: application/json\r\n${framing}\r\n\r\n`;
+
+describe('URLs and headers over the limits', () => {
+  it('answers an order id of 10,000 characters with 414 in the envelope, with a request-id', async () => {
+    const answer = await send(port(), `/v1/refunds/${'a'.repeat(10_000)}`, { headers: auth });
+    expect(expectEnvelope(answer, 414, 'bad_request')).toBe('a path parameter is too long');
+    expect(answer.headers['request-id']).toMatch(UUID);
+  });
+
+  it('answers 20 KB of headers with 431 in the envelope and closes, so a keep-alive client starts afresh', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await send(port(), '/healthz', { agent })).status).toBe(200);
+      const answer = await send(port(), '/v1/refunds/ord_1', {
+        agent,
+        headers: { ...auth, 'x-padding': 'p'.repeat(20_000) },
+      });
+      expect(expectEnvelope(answer, 431, 'headers_too_large')).toMatch(/header/i);
+      expect(answer.headers.connection).toBe('close');
+      expect(answer.headers['request-id']).toMatch(UUID);
+      expect((await send(port(), '/healthz', { agent })).status).toBe(200);
+    } finally {
+      agent.destroy();
+    }
+    // Megabytes more than the parser looks at, all sent before the client reads: the answer still arrives.
+    const flood = await sendThenRead(port(), `GET /healthz HTTP/1.1\r\nX-Padding: ${'p'.repeat(20_000_000)}\r\n\r\n`);
+    expectEnvelope(parseRaw(flood), 431, 'headers_too_large');
+  });
+
+  it('answers bytes that are not HTTP, and a request both chunked and with a length, with 400 in the envelope', async () => {
+    const garbage = parseRaw(await sendThenRead(port(), 'NOT HTTP AT ALL\r\n\r\n'));
+    expectEnvelope(garbage, 400, 'bad_request');
+    expect(garbage.headers.connection).toBe('close');
+    const smuggled = parseRaw(
+      await sendThenRead(port(), refundHead('Content-Length: 4\r\nTransfer-Encoding: chunked') + '0\r\n\r\n'),
+    );
+    expectEnvelope(smuggled, 400, 'bad_request');
+  });
+});
+
+describe('a body over the limit', () => {
+  it('is answered 413 in the envelope to node:http writing 10 MB, with a length or chunked', async () => {
+    const body = Buffer.alloc(TEN_MB, ' ');
+    expectEnvelope(await postJson(port(), '/v1/refunds', body), 413, 'body_too_large');
+    expectEnvelope(
+      await postJson(port(), '/v1/refunds', body, { 'transfer-encoding': 'chunked' }),
+      413,
+      'body_too_large',
+    );
+  });
+
+  it('is answered 413 before it is sent when its length is beyond what the API reads, and the connection closes', async () => {
+    const answer = await postJson(port(), '/v1/refunds', JSON.stringify(validRequest), {
+      'content-length': String(1024 ** 3),
+    });
+    expectEnvelope(answer, 413, 'body_too_large');
+    expect(answer.headers.connection).toBe('close');
+  });
+});
