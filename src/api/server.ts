@@ -25,6 +25,7 @@ import { apiErrorHandler, routeNotFound } from './errors';
 import { readJsonBodiesOnly } from './json-body';
 import { refundRoutes } from './refund-routes';
 import { REQUEST_ID_HEADER, requestId } from './request-id';
+import { discardUnreadBodies } from './unread-bodies';
 
 /** Settings of the API server. */
 export interface ApiOptions {
@@ -70,6 +71,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.setErrorHandler(apiErrorHandler);
   app.setNotFoundHandler(routeNotFound);
   readJsonBodiesOnly(app);
+  discardUnreadBodies(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });

@@ -3,6 +3,7 @@
  * HTTP, bodies over the limit. Each gets its status in the error envelope, never a bare reset.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   auth,
@@ -63,6 +64,65 @@ describe('URLs and headers over the limits', () => {
 });
 
 describe('a body over the limit', () => {
+  it('is answered 413 in the envelope to a client that sends all 10 MB before it reads', async () => {
+    const body = Buffer.alloc(TEN_MB, ' ');
+    const declared = parseRaw(
+      await sendThenRead(port(), Buffer.concat([Buffer.from(refundHead(`Content-Length: ${TEN_MB}`)), body])),
+    );
+    expectEnvelope(declared, 413, 'body_too_large');
+    expect(declared.headers['request-id']).toMatch(UUID);
+    const chunked = Buffer.concat([
+      Buffer.from(refundHead('Transfer-Encoding: chunked') + `${TEN_MB.toString(16)}\r\n`),
+      body,
+      Buffer.from('\r\n0\r\n\r\n'),
+    ]);
+    expectEnvelope(parseRaw(await sendThenRead(port(), chunked)), 413, 'body_too_large');
+    const unauthenticated = refundHead(`Content-Length: ${TEN_MB}`).replace(auth.authorization, 'Bearer wrong');
+    expectEnvelope(
+      parseRaw(await sendThenRead(port(), Buffer.concat([Buffer.from(unauthenticated), body]))),
+      401,
+      'unauthorized',
+    );
+  });
+
+  it('keeps the connection for the next request once it has read the refused body', async () => {
+    const next = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+    const bytes = Buffer.concat([
+      Buffer.from(refundHead(`Content-Length: ${TEN_MB}`)),
+      Buffer.alloc(TEN_MB, ' '),
+      Buffer.from(next),
+    ]);
+    const answers = await sendThenRead(port(), bytes);
+    expect(answers.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 413', 'HTTP/1.1 200']);
+  });
+
+  it('answers 413 and then cuts off a client that keeps sending far past the limit', async () => {
+    const socket = net.connect(port(), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    // The cut is the point: a reset or a broken pipe.
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const megabyte = 1024 * 1024;
+    const chunk = Buffer.concat([
+      Buffer.from(`${megabyte.toString(16)}\r\n`),
+      Buffer.alloc(megabyte, ' '),
+      Buffer.from('\r\n'),
+    ]);
+    let sent = 0;
+    const pump = () => {
+      while (!socket.destroyed && sent < 64 * megabyte) {
+        sent += megabyte;
+        if (!socket.write(chunk)) return void socket.once('drain', pump);
+      }
+    };
+    socket.write(refundHead('Transfer-Encoding: chunked'));
+    pump();
+    await closed;
+    expectEnvelope(parseRaw(answer), 413, 'body_too_large');
+    expect(sent).toBeLessThan(64 * megabyte);
+  });
+
   it('is answered 413 in the envelope to node:http writing 10 MB, with a length or chunked', async () => {
     const body = Buffer.alloc(TEN_MB, ' ');
     expectEnvelope(await postJson(port(), '/v1/refunds', body), 413, 'body_too_large');
