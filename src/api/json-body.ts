@@ -13,6 +13,16 @@ const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/gi;
 /** An error the error handler answers with its status and message. */
 const refusal = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 
+/** True when `text` is JSON to a plain parser: the secure one then refused it for a poisoning key. */
+const isJson = (text: string) => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** Why the body's headers say it is not what the JSON parser reads: compressed, or text in another charset. */
 function unreadableEncoding(request: FastifyRequest): Error | undefined {
   const encoding = request.headers['content-encoding'];
@@ -39,6 +49,10 @@ export function readJsonBodiesOnly(app: FastifyInstance): void {
     } catch {
       return done(refusal(400, 'the body is not valid UTF-8'));
     }
-    return parseJson(request, text, done);
+    return parseJson(request, text, (error, parsed) => {
+      // Fastify calls a `__proto__` key "not valid JSON" too: tell the caller which it is.
+      if (error && isJson(text)) return done(refusal(400, 'the body must not hold __proto__ or constructor.prototype'));
+      return done(error, parsed);
+    });
   });
 }

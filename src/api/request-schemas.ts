@@ -13,8 +13,26 @@ import {
   type OverrideAction,
 } from '../domain';
 
+/**
+ * What no text of a request may hold, wherever it goes on to (logs, the Temporal UI, an operator's terminal): control
+ * characters other than tab and line breaks, and the bidirectional embeddings, overrides and isolates that make text
+ * display other than it reads.
+ */
+const UNSAFE_TEXT = /(?![\t\n\r])[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
+/** The API's own rule on every string of a body that passed its schema: an issue at each one with unsafe text. */
+function refuseUnsafeText(value: unknown, ctx: z.core.$RefinementCtx, path: PropertyKey[] = []): void {
+  if (typeof value === 'string') {
+    if (UNSAFE_TEXT.test(value)) {
+      ctx.addIssue({ code: 'custom', path, message: 'must not hold control characters or bidirectional overrides' });
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) refuseUnsafeText(child, ctx, [...path, key]);
+  }
+}
+
 /** The body of `POST /v1/refunds`: the domain's refund request. */
-export const RefundRequestBody = RefundRequestSchema.meta({ id: 'RefundRequest' });
+export const RefundRequestBody = RefundRequestSchema.superRefine(refuseUnsafeText).meta({ id: 'RefundRequest' });
 
 /** The `{orderId}` of a route's path. */
 export const OrderIdParams = z.object({ orderId: OrderIdSchema });
@@ -49,10 +67,14 @@ export const OverrideBody = z
       error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${OVERRIDE_ACTIONS.join(', ')}` : undefined),
     },
   )
+  .superRefine(refuseUnsafeText)
   .meta({ id: 'Override' });
 
 /** The body of `POST /v1/refunds/overrides:batch`: the client's batch schema, with the override checked in full. */
-export const OverrideBatchBody = OverrideBatchSchema.safeExtend({ override: OverrideBody }).meta({
+export const OverrideBatchBody = OverrideBatchSchema.safeExtend({
+  where: OverrideBatchSchema.shape.where.superRefine(refuseUnsafeText),
+  override: OverrideBody,
+}).meta({
   id: 'OverrideBatch',
   description:
     "Exactly one of `where`, a visibility query ANDed with `WorkflowType = 'refundSaga' AND ExecutionStatus = " +

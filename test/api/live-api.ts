@@ -121,10 +121,11 @@ export function parseRaw(raw: string): Answer {
   return { status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') };
 }
 
-/** Asserts an answer in the error envelope, with its status and code, and returns its message. */
+/** Asserts an answer in the error envelope, with its status, code and a request-id, and returns its message. */
 export function expectEnvelope(answer: Answer, status: number, code: string): string {
   expect({ status: answer.status, body: answer.body.slice(0, 500) }).toMatchObject({ status });
   expect(answer.headers['content-type']).toMatch(/^application\/json/);
+  expect(answer.headers['request-id']).toEqual(expect.any(String));
   const parsed = JSON.parse(answer.body) as { error: { message: string } };
   expect(parsed).toEqual({
     error: expect.objectContaining({ code, message: expect.any(String) }),
