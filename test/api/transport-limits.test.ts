@@ -96,31 +96,37 @@ describe('a body over the limit', () => {
     expect(answers.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 413', 'HTTP/1.1 200']);
   });
 
-  it('answers 413 and then cuts off a client that keeps sending far past the limit', async () => {
-    const socket = net.connect(port(), '127.0.0.1');
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    // The cut is the point: a reset or a broken pipe.
-    socket.on('error', () => {});
-    const closed = new Promise((resolve) => socket.once('close', resolve));
+  it('answers, then cuts off a client that keeps sending far past the limit, on a route or a URL it cannot route', async () => {
     const megabyte = 1024 * 1024;
     const chunk = Buffer.concat([
       Buffer.from(`${megabyte.toString(16)}\r\n`),
       Buffer.alloc(megabyte, ' '),
       Buffer.from('\r\n'),
     ]);
-    let sent = 0;
-    const pump = () => {
-      while (!socket.destroyed && sent < 64 * megabyte) {
-        sent += megabyte;
-        if (!socket.write(chunk)) return void socket.once('drain', pump);
-      }
-    };
-    socket.write(refundHead('Transfer-Encoding: chunked'));
-    pump();
-    await closed;
-    expectEnvelope(parseRaw(answer), 413, 'body_too_large');
-    expect(sent).toBeLessThan(64 * megabyte);
+    const cases: Array<[string, number, string]> = [
+      ['/v1/refunds', 413, 'body_too_large'],
+      [`/v1/refunds/${'a'.repeat(200)}/overrides`, 414, 'bad_request'],
+    ];
+    for (const [path, status, code] of cases) {
+      const socket = net.connect(port(), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (data: Buffer) => (answer += data.toString()));
+      // The cut is the point: a reset or a broken pipe.
+      socket.on('error', () => {});
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      let sent = 0;
+      const pump = () => {
+        while (!socket.destroyed && sent < 64 * megabyte) {
+          sent += megabyte;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+      };
+      socket.write(refundHead('Transfer-Encoding: chunked').replace('/v1/refunds', path));
+      pump();
+      await closed;
+      expectEnvelope(parseRaw(answer), status, code);
+      expect(sent, path).toBeLessThan(64 * megabyte);
+    }
   });
 
   it('is answered 413 in the envelope to node:http writing 10 MB, with a length or chunked', async () => {
