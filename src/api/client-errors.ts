@@ -39,7 +39,7 @@ export function answerClientError(logger: FastifyBaseLogger): NonNullable<Fastif
       message: error.message,
     };
     const id = randomUUID();
-    logger.info({ reqId: id, res: { statusCode: status }, err: { code: error.code } }, 'request refused by Node');
+    logger.info({ reqId: id, res: { statusCode: status }, parserError: error.code }, 'request refused by Node');
     const body: ErrorEnvelope = { error: { code, message } };
     const text = JSON.stringify(body);
     // Ended rather than destroyed: closing with the client's unread bytes would reset the connection, and a client

@@ -176,6 +176,11 @@ describe('hostile values', () => {
       expectEnvelope(batch, 400, 'invalid_request');
       expect(batch.body).toContain('"path":"where"');
     }
+    // Tabs and line breaks are text, not tricks: only the bad order id is named.
+    const lines = await postJson(port(), '/v1/refunds', { ...validRequest, orderId: '?', reason: 'one\r\ntwo\tthree' });
+    expectEnvelope(lines, 400, 'invalid_request');
+    expect(lines.body).toContain('"path":"orderId"');
+    expect(lines.body).not.toContain('"path":"reason"');
     const key = await postJson(port(), '/v1/refunds', `{"orderId\\u0000":"x",${JSON.stringify(validRequest).slice(1)}`);
     expectEnvelope(key, 400, 'invalid_request');
   });
