@@ -61,13 +61,21 @@ export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api,
       return sendError(reply, 401, 'unauthorized', 'send Authorization: Bearer <token>');
     }
   });
-  // The hook above answers 401 on every route here: documented once, where it happens.
+  // The hook above answers 401 on every route here, and the body parser 413 and 415 on every route with a body:
+  // documented once, where they happen.
   api.addHook('onRoute', (route) => {
     route.schema = {
       ...route.schema,
       response: {
         ...(route.schema?.response as object | undefined),
         401: json(ErrorEnvelope, 'Missing or wrong bearer token'),
+        ...(route.schema?.body !== undefined && {
+          413: json(ErrorEnvelope, '`body_too_large`: the body is over the limit; nothing was done'),
+          415: json(
+            ErrorEnvelope,
+            '`unsupported_media_type`: the body is not `application/json` in UTF-8, or is compressed; nothing was done',
+          ),
+        }),
       },
     };
   });

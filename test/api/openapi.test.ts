@@ -109,6 +109,19 @@ describe('the OpenAPI document, generated from the routes’ zod schemas', () =>
     }
   });
 
+  it('gives every operation with a body its 413 and 415, and those without none', () => {
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const expected = operation.requestBody ? ['413', '415'] : [];
+        const statuses = Object.keys(operation.responses).filter((status) => ['413', '415'].includes(status));
+        expect(statuses, `${method} ${path}`).toEqual(expected);
+        for (const status of statuses) {
+          expect(jsonSchema(operation, status)).toBe(resolve({ $ref: '#/components/schemas/Error' }));
+        }
+      }
+    }
+  });
+
   it('names the override body and the Idempotency-Key header of an override', () => {
     const post = doc.paths['/v1/refunds/{orderId}/overrides']?.post;
     expect(post?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(['path:orderId', 'header:idempotency-key']);
