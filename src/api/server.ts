@@ -20,8 +20,8 @@ import { packageVersion } from '../config';
 import { resolveSagaOptions, TASK_QUEUE, toFieldIssues } from '../domain';
 import { createLogger, type Logger } from '../logging';
 import { circleWebhook } from './circle-webhook';
-import { answerClientError } from './client-errors';
 import { apiErrorHandler, routeNotFound } from './errors';
+import { answerClientError, HTTP_SERVER_OPTIONS, refuseMalformedHttp } from './http-refusals';
 import { readJsonBodiesOnly } from './json-body';
 import { refundRoutes } from './refund-routes';
 import { REQUEST_ID_HEADER, requestId } from './request-id';
@@ -64,7 +64,9 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       reply.header(REQUEST_ID_HEADER, request.id);
       void apiErrorHandler(error, request, reply);
     },
+    // What Node's parser refuses, or Node would answer itself, gets the envelope too.
     clientErrorHandler: answerClientError(logger),
+    http: HTTP_SERVER_OPTIONS,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -75,6 +77,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
+  refuseMalformedHttp(app);
 
   app.register(fastifySwagger, {
     openapi: {

@@ -63,6 +63,33 @@ describe('URLs and headers over the limits', () => {
   });
 });
 
+describe('requests Node would answer itself, outside the envelope', () => {
+  it('answers an HTTP/1.1 request without Host with 400 in the envelope, and one in HTTP/1.0 as usual', async () => {
+    const noHost = parseRaw(await sendThenRead(port(), 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(expectEnvelope(noHost, 400, 'bad_request')).toMatch(/Host/);
+    expect(noHost.headers['request-id']).toMatch(UUID);
+    expect(parseRaw(await sendThenRead(port(), 'GET /healthz HTTP/1.0\r\n\r\n')).status).toBe(200);
+  });
+
+  it('answers an Expect other than 100-continue with 417 in the envelope, with the caller’s request-id', async () => {
+    const answer = await send(port(), '/v1/refunds', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', expect: 'something-else', 'request-id': 'expect-1' },
+      body: JSON.stringify(validRequest),
+    });
+    expect(expectEnvelope(answer, 417, 'expectation_failed')).toMatch(/100-continue/);
+    expect(answer.headers['request-id']).toBe('expect-1');
+  });
+
+  it('answers CONNECT with 405 in the envelope instead of dropping the connection', async () => {
+    const answer = parseRaw(
+      await sendThenRead(port(), 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'),
+    );
+    expectEnvelope(answer, 405, 'method_not_allowed');
+    expect(answer.headers.connection).toBe('close');
+  });
+});
+
 describe('a body over the limit', () => {
   it('is answered 413 in the envelope to a client that sends all 10 MB before it reads', async () => {
     const body = Buffer.alloc(TEN_MB, ' ');
