@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { RefundRequest, RefundResult } from '../../src/domain';
+import type { RefundRequest, RefundResult, SagaStatusView } from '../../src/domain';
 import type { ChaosStack } from './stack';
 
 const { EventType } = temporal.api.enums.v1;
@@ -26,6 +26,8 @@ export interface SagaVerdict {
   duplicates: string[];
   /** Resources the result says were reversed by this saga, with no effect in the provider's ledger. */
   missing: string[];
+  /** For a saga that is not completed: the blocked step and its error, or how it ended. */
+  why?: string;
   workflowTaskFailures: number;
   nonDeterminism: number;
   /** Server times (ms) of the events that moved the saga: workflow tasks and activities completed. */
@@ -118,8 +120,13 @@ export async function judgeSaga(
       if (reversed && made === 0) verdict.missing.push(resource);
     }
   } else if (execution === 'RUNNING') {
-    const status = await handle.query<{ status: string }>('status');
+    const status = await handle.query<SagaStatusView>('status');
     verdict.status = status.status === 'needs_attention' ? 'needs_attention' : 'running';
+    const blocked = Object.entries(status.steps).find(
+      ([, step]) => step.state === 'blocked' || step.state === 'waiting',
+    );
+    if (blocked)
+      verdict.why = `${blocked[0]} ${blocked[1].state}: ${blocked[1].lastError?.type ?? ''} ${blocked[1].lastError?.message ?? blocked[1].detail ?? ''}`;
   } else if (execution === 'FAILED') verdict.status = 'failed';
   else if (execution === 'TERMINATED') verdict.status = 'terminated';
   return verdict;

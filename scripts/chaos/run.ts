@@ -33,8 +33,8 @@ const log = (line: string) => console.log(`[chaos ${new Date().toISOString().sli
 const SAGA_OPTIONS = {
   pollInitialMs: 500,
   pollMaxMs: 2000,
-  settlementDeadlineMs: 3_600_000,
-  reconDeadlineMs: 3_600_000,
+  settlementDeadlineMs: 1_800_000,
+  reconDeadlineMs: 1_800_000,
 };
 
 async function admin(url: string, path: string, body: unknown): Promise<void> {
@@ -52,6 +52,7 @@ async function seedOrder(stack: ChaosStack, n: number, scenario: string): Promis
   const paymentId = randomUUID();
   const allocationId = randomUUID();
   const timeUtc = new Date(Date.now() - between(60, 86_000) * 1000).toISOString();
+  const userId = `U${between(1, 9_999_999)}${n}`;
   const u = stack.sandboxUrls;
   await admin(u.circle, 'fixtures', { payments: [{ id: paymentId, settleDelayMs: between(500, 4000) }] });
   const squake = n % 2 === 1;
@@ -67,7 +68,7 @@ async function seedOrder(stack: ChaosStack, n: number, scenario: string): Promis
     ],
   });
   await admin(u.oneClickImpact, 'fixtures', {
-    impacts: [{ user_id: `U${id}`, time_utc: timeUtc, tree_planted: 2, fundsAllocationId: allocationId }],
+    impacts: [{ user_id: userId, time_utc: timeUtc, tree_planted: 2, fundsAllocationId: allocationId }],
   });
   return {
     orderId: `ord_${id}`,
@@ -77,7 +78,7 @@ async function seedOrder(stack: ChaosStack, n: number, scenario: string): Promis
     carbon: squake
       ? { provider: 'squake', purchaseId: `purchase_${id}` }
       : { provider: 'stripe_climate', orderId: `climorder_${id}` },
-    impact: { provider: '1clickimpact', userId: `U${id}`, timeUtc },
+    impact: { provider: '1clickimpact', userId, timeUtc },
     recon: { fundsAllocationId: allocationId, consumerReference: `consumer_${id}` },
   };
 }
@@ -105,6 +106,7 @@ async function sagaScenario(
   stack: ChaosStack,
   name: string,
   count: number,
+  spreadMs: number,
   chaos: (done: () => boolean) => Promise<number[]>,
 ): Promise<ScenarioFigures> {
   const began = Date.now();
@@ -112,23 +114,28 @@ async function sagaScenario(
   const requests: RefundRequest[] = [];
   let finished = false;
   const chaosRun = chaos(() => finished);
-  for (let n = 0; n < count; n++) {
-    const request = await seedOrder(stack, n, name.replace(/[^a-z]/g, ''));
-    await startRefund(stack.client, request, { taskQueue: stack.taskQueue, sagaOptions: SAGA_OPTIONS });
-    requests.push(request);
+  let open = count;
+  let kills: number[] = [];
+  try {
+    for (let n = 0; n < count; n++) {
+      const request = await seedOrder(stack, n, name.replace(/[^a-z]/g, ''));
+      await startRefund(stack.client, request, { taskQueue: stack.taskQueue, sagaOptions: SAGA_OPTIONS });
+      requests.push(request);
+      // Starts spread over the chaos, so sagas are in every state when the faults strike.
+      await sleep(spreadMs / count);
+    }
+    const deadline = Date.now() + (quick ? 150_000 : 300_000);
+    while (Date.now() < deadline) {
+      const query = `ExecutionStatus = 'Running' AND OrderId IN (${requests.map((r) => `'${r.orderId}'`).join(',')})`;
+      open = (await stack.client.workflow.count(query)).count;
+      if (open === 0) break;
+      await sleep(2000);
+    }
+  } finally {
+    finished = true;
+    // The chaos stops at its next step; a run that failed keeps no kills to report.
+    kills = await chaosRun.catch(() => []);
   }
-  const deadline = Date.now() + (quick ? 150_000 : 300_000);
-  let open = requests.length;
-  while (Date.now() < deadline) {
-    const { count: running } = await stack.client.workflow.count(
-      `ExecutionStatus = 'Running' AND OrderId IN (${requests.map((r) => `'${r.orderId}'`).join(',')})`,
-    );
-    open = running;
-    if (running === 0) break;
-    await sleep(2000);
-  }
-  finished = true;
-  const kills = await chaosRun;
   log(`${name}: ${requests.length - open} of ${requests.length} ended; judging`);
   const ledgers = await readLedgers(stack);
   const verdicts: SagaVerdict[] = [];
@@ -136,7 +143,7 @@ async function sagaScenario(
   const { toNextTask, affected } = recovery(kills, verdicts);
   const count_ = (status: SagaVerdict['status']) => verdicts.filter((v) => v.status === status).length;
   const problems = verdicts.flatMap((v) => [
-    ...(v.status !== 'completed' ? [`${v.orderId}: ${v.status}`] : []),
+    ...(v.status !== 'completed' ? [`${v.orderId}: ${v.status}${v.why ? ` (${v.why})` : ''}`] : []),
     ...v.duplicates.map((r) => `${v.orderId}: duplicate effect on ${r}`),
     ...v.missing.map((r) => `${v.orderId}: no effect on ${r}`),
     ...(v.nonDeterminism ? [`${v.orderId}: non-determinism`] : []),
@@ -226,17 +233,18 @@ async function main() {
   const figures: ScenarioFigures[] = [];
   let badInput: BadInputFigures;
   try {
-    const sagas = quick ? 20 : 60;
-    const kills = quick ? 8 : 24;
+    const storm = quick ? { sagas: 24, kills: 10, ms: 60_000 } : { sagas: 60, kills: 24, ms: 180_000 };
     figures.push(
-      await sagaScenario(stack, 'worker kill storm', sagas, killStorm(stack, kills, quick ? 40_000 : 120_000)),
+      await sagaScenario(stack, 'worker kill storm', storm.sagas, storm.ms, killStorm(stack, storm.kills, storm.ms)),
     );
+    const faults = quick ? { sagas: 12, kills: 3, ms: 20_000 } : { sagas: 30, kills: 8, ms: 60_000 };
     figures.push(
       await sagaScenario(
         stack,
         'provider faults',
-        quick ? 12 : 30,
-        providerFaults(stack, quick ? 3 : 8, quick ? 20_000 : 60_000),
+        faults.sagas,
+        faults.ms,
+        providerFaults(stack, faults.kills, faults.ms),
       ),
     );
     badInput = await badInputScenario(stack, quick ? 200 : 400);

@@ -162,7 +162,7 @@ export async function startChaosStack(
     'api',
     process.execPath,
     ['dist/bin.js', 'api'],
-    { ...common, API_TOKEN: apiToken, PORT: String(apiPort) },
+    { ...common, API_TOKEN: apiToken, CIRCLE_WEBHOOK_SECRET: `whsec_${apiToken}`, PORT: String(apiPort) },
     () => answers(`${apiUrl}/healthz`),
   );
   const workers = Array.from(

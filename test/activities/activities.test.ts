@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities';
+import { MALFORMED_ATTEMPTS } from '../../src/activities/failures';
 import { ErrorType } from '../../src/domain';
 import { buildClients } from '../../src/worker';
 import { failureOf, runActivity, useActivitySandboxes } from '../support/activities';
@@ -116,5 +117,21 @@ describe('saga activities against the sandboxes', () => {
       since,
     });
     expect(after).toMatchObject({ kind: 'matched', scanned: 151 });
+  });
+});
+
+describe('a malformed answer from a provider', () => {
+  it('is retried (it says nothing of whether the provider acted), and blocks as MalformedResponse only on the fifth attempt', async () => {
+    sandboxes.stripeClimate.addFixtures({ orders: [{ id: 'climorder_m1' }] });
+    sandboxes.stripeClimate.addFault({ route: 'retrieveOrder', malformed: true });
+    const input = { orderId: 'climorder_m1', idempotencyKey: 'refund-o:carbon:1' };
+    for (const attempt of [1, MALFORMED_ATTEMPTS - 1]) {
+      const failure = await failureOf(runActivity(activities.cancelStripeClimateOrder, attempt, input));
+      expect(failure.nonRetryable).toBe(false);
+      expect(failure.type).toBe('ProviderMalformedResponseError');
+    }
+    const last = await failureOf(runActivity(activities.cancelStripeClimateOrder, MALFORMED_ATTEMPTS, input));
+    expect(last).toMatchObject({ nonRetryable: true, type: ErrorType.MalformedResponse });
+    expect(sandboxes.stripeClimate.ledgerEntries('climorder_m1')).toEqual([]);
   });
 });
