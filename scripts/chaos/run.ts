@@ -167,9 +167,22 @@ async function sagaScenario(
   };
 }
 
-/** Scenario 1: SIGKILLs of worker processes at random moments, each restarted after 1–3 s. */
-function killStorm(stack: ChaosStack, kills: number, spreadMs: number) {
+/** The four cancel routes, by sandbox URL. */
+const cancelRoutes = (stack: ChaosStack): Array<[string, string]> => [
+  [stack.sandboxUrls.circle, 'cancelPayment'],
+  [stack.sandboxUrls.stripeClimate, 'cancelOrder'],
+  [stack.sandboxUrls.squake, 'cancelPurchase'],
+  [stack.sandboxUrls.oneClickImpact, 'cancelImpact'],
+];
+
+/**
+ * Scenario 1: SIGKILLs of worker processes at random moments, each restarted after 1–3 s. Cancels take 1.5 s, so
+ * kills cut calls off in flight.
+ */
+function killStorm(stack: ChaosStack, kills: number, spreadMs: number, slowCancels = true) {
   return async (done: () => boolean): Promise<number[]> => {
+    if (slowCancels)
+      for (const [url, route] of cancelRoutes(stack)) await admin(url, 'faults', { route, latencyMs: 1500 });
     const at: number[] = [];
     for (let k = 0; k < kills && !done(); k++) {
       await sleep(between(spreadMs / kills / 2, (spreadMs / kills) * 1.5));
@@ -179,6 +192,8 @@ function killStorm(stack: ChaosStack, kills: number, spreadMs: number) {
       await sleep(between(1000, 3000));
       await worker.start();
     }
+    if (slowCancels)
+      for (const [url] of cancelRoutes(stack)) await fetch(`${url}/_sandbox/faults`, { method: 'DELETE' });
     return at;
   };
 }
@@ -187,12 +202,7 @@ function killStorm(stack: ChaosStack, kills: number, spreadMs: number) {
 function providerFaults(stack: ChaosStack, kills: number, spreadMs: number) {
   return async (done: () => boolean): Promise<number[]> => {
     const u = stack.sandboxUrls;
-    const cancels: Array<[string, string]> = [
-      [u.circle, 'cancelPayment'],
-      [u.stripeClimate, 'cancelOrder'],
-      [u.squake, 'cancelPurchase'],
-      [u.oneClickImpact, 'cancelImpact'],
-    ];
+    const cancels = cancelRoutes(stack);
     for (const [url, route] of cancels) {
       await admin(url, 'faults', { route, errorRate: 0.2, status: 503 });
       await admin(url, 'faults', { route, errorRate: 0.1, status: 502, when: 'after' });
@@ -200,7 +210,7 @@ function providerFaults(stack: ChaosStack, kills: number, spreadMs: number) {
     await admin(u.stripeClimate, 'faults', { route: 'retrieveOrder', failNext: 5, status: 429, retryAfterSeconds: 1 });
     await admin(u.circle, 'faults', { route: 'getPayment', failNext: 3, malformed: true });
     await admin(u.squake, 'faults', { route: 'cancelPurchase', failNext: 2, hang: true });
-    const at = await killStorm(stack, kills, spreadMs)(done);
+    const at = await killStorm(stack, kills, spreadMs, false)(done);
     while (!done()) await sleep(500);
     for (const [url] of cancels) await fetch(`${url}/_sandbox/faults`, { method: 'DELETE' });
     return at;
