@@ -1,5 +1,5 @@
-// `npm run build`: compiles src/ to dist/ (tsc, CommonJS with types), then prebuilds the workflow bundles the worker
-// loads (dist/workflow-bundle*.js), so a worker never bundles the workflow code at start.
+// `npm run build`: compiles src/ to dist/ (tsc, CommonJS with types), then prebuilds the workflow bundle the worker
+// loads (dist/workflow-bundle.js), so a worker never bundles the workflow code at start.
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,14 +22,11 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const { bundleWorkflowCode } = require('@temporalio/worker');
 const logger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };
-const workflowsPath = join(dist, 'workflows', 'index.js');
-// Two bundles: the plain one, and one with the OpenTelemetry workflow interceptors for workers that trace.
-const bundles = {
-  'workflow-bundle.js': [],
-  'workflow-bundle-traced.js': [require(join(dist, 'telemetry.js')).WORKFLOW_TRACING_MODULE],
-};
-for (const [file, workflowInterceptorModules] of Object.entries(bundles)) {
-  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger });
-  writeFileSync(join(dist, file), code);
-  console.log(`built dist/${file} (${(code.length / 1024).toFixed(0)} KiB)`);
-}
+const { WORKFLOW_INTERCEPTOR_MODULES } = require(join(dist, 'worker', 'index.js'));
+const { code } = await bundleWorkflowCode({
+  workflowsPath: join(dist, 'workflows', 'index.js'),
+  workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+  logger,
+});
+writeFileSync(join(dist, 'workflow-bundle.js'), code);
+console.log(`built dist/ and dist/workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB)`);

@@ -18,19 +18,18 @@ import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
   OpenTelemetryWorkflowClientInterceptor,
+  type OpenTelemetryWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry';
-import type { WorkerOptions } from '@temporalio/worker';
+import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
 import { telemetryConfig } from './config';
-
-/** The workflow-side interceptor module: in the traced workflow bundle (`npm run build`), or bundled at start. */
-export const WORKFLOW_TRACING_MODULE =
-  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 
 export interface Tracing {
   /** For `new Client({ interceptors })`: a span per client call, its context carried into the saga's headers. */
   clientInterceptors: { workflow: WorkflowClientInterceptor[] };
-  /** For the worker: activity spans, and the sink through which the workflow's spans are exported. */
-  worker: Required<Pick<WorkerOptions, 'interceptors' | 'sinks'>>;
+  /** For the worker: activity spans. */
+  activityInterceptors: Pick<WorkerInterceptors, 'activity'>;
+  /** For the worker: the sink through which the workflow's spans are exported. */
+  sinks: InjectedSinks<{ exporter: OpenTelemetryWorkflowExporter }>;
   /** Exports the spans still buffered. */
   shutdown(): Promise<void>;
 }
@@ -46,18 +45,15 @@ export function startTracing(service: string, config = telemetryConfig()): Traci
   registerInstrumentations({ instrumentations: [new HttpInstrumentation(), new UndiciInstrumentation()] });
   return {
     clientInterceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
-    worker: {
-      interceptors: {
-        activity: [
-          (ctx) => ({
-            inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
-            outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
-          }),
-        ],
-        workflowModules: [WORKFLOW_TRACING_MODULE],
-      },
-      sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
+    activityInterceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
     },
+    sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
     shutdown: () => provider.shutdown(),
   };
 }

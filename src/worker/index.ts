@@ -1,11 +1,12 @@
 /**
  * The saga's worker options, for the worker entry point (`./main`), the dev stack and the tests: the provider
  * clients built once, the activities, the workflow code (the bundle prebuilt by `npm run build`, else bundled from
- * the sources at start) and Worker Deployment Versioning.
+ * the sources at start, with the tracing interceptors either way) and Worker Deployment Versioning.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkerOptions } from '@temporalio/worker';
+import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Tracing } from '../telemetry';
 import { CircleClient, type CircleClientConfig } from '../providers/circle/client';
@@ -31,9 +32,22 @@ export function buildClients(config: {
   };
 }
 
-/** The workflow bundles `npm run build` writes next to the compiled package: plain, and with tracing interceptors. */
+/** The workflow bundle `npm run build` writes next to the compiled package. */
 export const PREBUILT_WORKFLOW_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
-const PREBUILT_TRACED_WORKFLOW_BUNDLE = join(__dirname, '..', 'workflow-bundle-traced.js');
+
+/**
+ * The workflow interceptors every bundle of the saga carries: OpenTelemetry's. A saga's code must not depend on
+ * whether tracing is on, or turning it on or off would break the sagas in flight (their spans' interceptors change
+ * the order of commands); without an endpoint their spans go to {@link NO_TRACING_SINKS}.
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
+
+/** Where the workflow's spans go while tracing is off: nowhere. */
+export const NO_TRACING_SINKS: InjectedSinks<{ exporter: OpenTelemetryWorkflowExporter }> = {
+  exporter: { export: { fn: () => undefined } },
+};
 
 /** A Worker Deployment Version: `deploymentName` and `buildId` (see `workerConfig`). */
 export interface SagaWorkerVersion {
@@ -45,19 +59,18 @@ export interface SagaWorkerVersion {
  * Worker options for the saga. The workflow code is the prebuilt bundle when there is one (the compiled package),
  * else bundled from the sources at start (tsx, tests); a `workflowBundle` or `workflowsPath` in `overrides` wins.
  * With `version`, the worker joins that Worker Deployment Version and every saga it starts stays pinned to it. With
- * `tracing` (see `startTracing`), activities and workflows make spans, on the traced bundle.
+ * `tracing` (see `startTracing`), activities make spans and the workflow's spans are exported.
  */
 export function sagaWorkerOptions(
   deps: ActivityDeps,
   overrides: Partial<WorkerOptions> & Pick<WorkerOptions, 'taskQueue'>,
   { version, tracing }: { version?: SagaWorkerVersion; tracing?: Tracing } = {},
 ): WorkerOptions {
-  const prebuilt = tracing ? PREBUILT_TRACED_WORKFLOW_BUNDLE : PREBUILT_WORKFLOW_BUNDLE;
   const workflowCode =
     overrides.workflowBundle || overrides.workflowsPath
       ? {}
-      : existsSync(prebuilt)
-        ? { workflowBundle: { codePath: prebuilt } }
+      : existsSync(PREBUILT_WORKFLOW_BUNDLE)
+        ? { workflowBundle: { codePath: PREBUILT_WORKFLOW_BUNDLE } }
         : { workflowsPath: require.resolve('../workflows') };
   return {
     ...workflowCode,
@@ -65,13 +78,12 @@ export function sagaWorkerOptions(
     ...(version && {
       workerDeploymentOptions: { version, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' as const },
     }),
-    ...(tracing && {
-      sinks: tracing.worker.sinks,
-      // A bundle already holds the workflow interceptors; the worker only adds them when it bundles at start.
-      interceptors: workflowCode.workflowBundle
-        ? { ...tracing.worker.interceptors, workflowModules: [] }
-        : tracing.worker.interceptors,
-    }),
+    // A bundle already holds the workflow interceptors; the worker only adds them when it bundles at start.
+    interceptors: {
+      ...tracing?.activityInterceptors,
+      workflowModules: 'workflowBundle' in workflowCode ? [] : WORKFLOW_INTERCEPTOR_MODULES,
+    },
+    sinks: tracing?.sinks ?? NO_TRACING_SINKS,
     ...overrides,
   };
 }

@@ -138,7 +138,7 @@ describe('tracing (OpenTelemetry over OTLP, dev server)', () => {
     const roots = trace.filter((s) => !s.parentSpanId);
     expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual([expect.stringMatching(/^refund-saga-api POST/)]);
 
-    // Turning tracing off again must not break sagas that ran traced: their history replays on the plain bundle.
+    // Turning tracing off must not break sagas that ran traced: their history replays on a worker without it.
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     try {
       const workflowId = `refund-${request.orderId}`;

@@ -58,7 +58,7 @@ describe('the packed package, installed in an empty project', () => {
     expect(workflowCode).toBe(join(dist(), 'workflow-bundle.js'));
   });
 
-  it('traces a saga on the prebuilt traced bundle: the workflow’s own spans reach the collector', async () => {
+  it('traces a saga on the prebuilt bundle: the workflow’s own spans reach the collector', async () => {
     const names: string[] = [];
     const collector = createServer((req, res) => {
       let body = '';
@@ -88,7 +88,7 @@ describe('the packed package, installed in an empty project', () => {
         );
       });
       expect(result.outcome).toBe('completed');
-      expect(workflowCode).toBe(join(dist(), 'workflow-bundle-traced.js'));
+      expect(workflowCode).toBe(join(dist(), 'workflow-bundle.js'));
       expect(names).toEqual(
         expect.arrayContaining([
           'RunWorkflow:refundSaga',

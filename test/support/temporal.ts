@@ -5,6 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { registerSearchAttributes } from '../../src/stack/search-attributes';
+import { NO_TRACING_SINKS } from '../../src/worker';
 
 /** A client environment on the run's shared dev server (real server, real time). */
 export function devServerEnvironment(): Promise<TestWorkflowEnvironment> {
@@ -50,6 +51,7 @@ export async function withWorker<T>(
     taskQueue,
     workflowBundle: workflowBundle(),
     activities,
+    sinks: NO_TRACING_SINKS,
   });
   return worker.runUntil(body(taskQueue));
 }

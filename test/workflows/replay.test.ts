@@ -1,9 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { WORKFLOW_TRACING_MODULE } from '../../src/telemetry';
 import { HISTORIES_DIR, manifest, recordedHistories, sha256File } from '../support/histories';
 import { workflowBundle } from '../support/temporal';
 
@@ -55,16 +54,4 @@ describe('replay of recorded refundSaga histories', () => {
   it('replays every recorded history without a determinism error', async () => {
     expect(await replayFailures(workflowBundle())).toEqual([]);
   });
-
-  // A worker with OTEL_EXPORTER_OTLP_ENDPOINT set runs the workflow with the OpenTelemetry interceptors: turning
-  // tracing on must not break sagas recorded without it (the other way round is tested with a traced saga in
-  // test/e2e/tracing.dev-server.test.ts).
-  it('replays every recorded history with the tracing interceptors in the bundle', async () => {
-    const traced = await bundleWorkflowCode({
-      workflowsPath: join(__dirname, 'index.ts'),
-      workflowInterceptorModules: [WORKFLOW_TRACING_MODULE],
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-    });
-    expect(await replayFailures(traced)).toEqual([]);
-  }, 120_000);
 });

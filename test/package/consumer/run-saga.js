@@ -1,6 +1,6 @@
 // A consumer of the installed package: only the documented imports, plain Node (no tsx), the prebuilt workflow bundle.
 // Starts the sandboxes and a saga worker, starts one refund through `startRefund`, and prints its result as JSON.
-// With OTEL_EXPORTER_OTLP_ENDPOINT set, the worker and the client trace (`refund-saga/telemetry`), on the traced bundle.
+// With OTEL_EXPORTER_OTLP_ENDPOINT set, the worker and the client trace (`refund-saga/telemetry`).
 const assert = require('node:assert');
 const { randomUUID } = require('node:crypto');
 const { startRefund } = require('refund-saga');
