@@ -29,7 +29,8 @@ export const ErrorType = {
   ProviderOutage: 'ProviderOutage',
   /**
    * The provider said retrying the same request cannot help (Stripe's `Stripe-Should-Retry: false`, e.g. a stored
-   * 500 replayed under the same idempotency key); an operator's `retryStep` sends a new key.
+   * 500 replayed under the same idempotency key). The saga sends a new key itself until the outage bound; past it,
+   * an operator's `retryStep` sends the next.
    */
   DoNotRetry: 'DoNotRetry',
   /** The request's amount or currency differs from the Circle payment's. */

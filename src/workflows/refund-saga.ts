@@ -80,14 +80,25 @@ export const OPERATOR_CONTROL_PATCH = 'operator-control-1';
 /** Sagas started since this patch keep the `RefundErrorType` search attribute current, for lists by why. */
 export const ERROR_TYPE_ATTRIBUTE_PATCH = 'error-type-attribute-1';
 
+/**
+ * Sagas started since this patch get past a failure the provider stored under the step's key (Stripe's replayed 5xx,
+ * `DoNotRetry`) by themselves: a new key after a backoff, as a retry would, until the outage bound; only then does
+ * the step wait for an operator.
+ */
+export const KEY_ROTATION_PATCH = 'key-rotation-1';
+
 /** The recon window starts this long before the impact's cancellation, for clock skew between providers. */
 const RECON_SKEW_MS = 10 * 60_000;
 /** What an interrupted read returns: an operator's decision ended its step while it ran. */
 const CUT_SHORT = Symbol('cut short');
 /** The longest the saga reads Circle after a failed cancel before it calls the payment's state unknown. */
 const PIVOT_READ_BOUND_MS = 2 * 60_000;
+/** The first and the longest wait before a new key is sent after a failure stored under the last one. */
+const ROTATION_BACKOFF = { initialMs: 2_000, maxMs: 5 * 60_000 };
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; decision: 'skip' | 'abort' | 'confirmed' };
+/** New keys sent in a row after failures stored under the last one, since the first of their calls began. */
+type Rotation = { since: number; delayMs: number; keys: number };
 
 /** A non-retryable failure naming every bad field. */
 function invalid(type: ErrorType, what: string, error: z.ZodError): ApplicationFailure {
@@ -113,7 +124,15 @@ export async function refundSaga(input: RefundSagaInput): Promise<RefundResult> 
     );
   }
   const controlled = patched(OPERATOR_CONTROL_PATCH);
-  return new RefundSaga(parsed.data, options.options, true, controlled, patched(ERROR_TYPE_ATTRIBUTE_PATCH)).run();
+  const errorTypeAttribute = patched(ERROR_TYPE_ATTRIBUTE_PATCH);
+  return new RefundSaga(
+    parsed.data,
+    options.options,
+    true,
+    controlled,
+    errorTypeAttribute,
+    patched(KEY_ROTATION_PATCH),
+  ).run();
 }
 
 class RefundSaga {
@@ -134,6 +153,8 @@ class RefundSaga {
     private readonly controlled = false,
     /** Started since {@link ERROR_TYPE_ATTRIBUTE_PATCH}. */
     errorTypeAttribute = false,
+    /** Started since {@link KEY_ROTATION_PATCH}. */
+    private readonly rotatesKeys = false,
   ) {
     this.saga = new SagaRuntime(request, controlled, errorTypeAttribute);
     if (truthful) this.saga.pivot = 'untouched';
@@ -374,11 +395,13 @@ class RefundSaga {
    * Each failure blocks the step; `retryStep` calls again.
    */
   private async attempt<T>(step: StepName, call: () => Promise<T>, interruptible = false): Promise<Attempt<T>> {
+    let rotation: Rotation | undefined;
     for (;;) {
       if (this.saga.abortRequested) return { ok: false, decision: 'abort' };
       // Cancelled by Temporal: no call can be made any more, and none is counted.
       if (this.controlled && CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled');
       const current = this.saga.step(step);
+      const calledAt = Date.now();
       this.saga.update(step, {
         state: current.state === 'waiting' ? 'waiting' : 'in_progress',
         attempts: current.attempts + 1,
@@ -398,10 +421,49 @@ class RefundSaga {
         if (isCancellation(err) && this.controlled) throw err;
         const error = this.describeFailure(err);
         if (this.controlled) this.noteFailure(step, error);
+        if (this.rotatesKeys && error.type === ErrorType.DoNotRetry) {
+          rotation ??= { since: calledAt, delayMs: ROTATION_BACKOFF.initialMs, keys: 0 };
+          const next = await this.rotateKey(step, error, rotation);
+          if (next === 'again') continue;
+          if (next !== 'block') return { ok: false, decision: next };
+        }
+        rotation = undefined;
         const decision = await this.blockUntilDecided(step, error);
         if (decision !== 'retry' && decision !== 'extended') return { ok: false, decision };
       }
     }
+  }
+
+  /**
+   * After a failure the provider stored under the step's key (`DoNotRetry`: the same key would replay it), starts a
+   * new key generation and waits out a backoff before the next call, as a retry would; the call reads the provider's
+   * state before acting and checks the earlier keys, so a new key cannot cancel twice. Past the outage bound it says
+   * `block`, and the step waits for an operator; an abort or a decision ending the step during the wait is returned.
+   */
+  private async rotateKey(
+    step: StepName,
+    error: StepError,
+    rotation: Rotation,
+  ): Promise<'again' | 'block' | 'skip' | 'abort' | 'confirmed'> {
+    const elapsed = Date.now() - rotation.since;
+    if (elapsed + rotation.delayMs > this.options.outageEscalationMs) {
+      if (rotation.keys > 0) {
+        error.message += `; ${rotation.keys} new key(s) over ${formatDuration(elapsed)} met the same, so an operator's retryStep sends the next`;
+      }
+      return 'block';
+    }
+    const wait = rotation.delayMs;
+    rotation.delayMs = Math.min(wait * 2, ROTATION_BACKOFF.maxMs);
+    rotation.keys += 1;
+    this.saga.generations[step] += 1;
+    this.saga.update(step, {
+      detail: `the provider stored a failure under the last key (${error.message}); a new key in ${formatDuration(wait)}`,
+    });
+    await condition(() => this.saga.hasDecision(step), wait, {
+      summary: `New ${step} key in ${formatDuration(wait)}: the provider stored a failure under the last one`,
+    });
+    const decision = this.saga.takeDecision(step);
+    return decision === 'skip' || decision === 'abort' || decision === 'confirmed' ? decision : 'again';
   }
 
   /**

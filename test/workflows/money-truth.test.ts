@@ -248,24 +248,59 @@ describe('amounts are the providers’', () => {
 });
 
 describe('keys that get past stored failures', () => {
-  it('starts a new key generation on each operator retry, and binds the Circle key to the payment id', async () => {
+  const storedFailure = () =>
+    permanent(ErrorType.DoNotRetry, 'stripe_climate: stored 500 replayed; Stripe-Should-Retry: false');
+  const carbonKey = (workflowId: string, generation: number) => stepIdempotencyKey(workflowId, 'carbon', generation);
+
+  it('gets past a failure stored under the key by itself: a new key after a backoff, the earlier ones checked', async () => {
+    const request = validRequest('ord_mt_rotate');
+    const workflowId = `refund-${request.orderId}`;
+    const stripe = counted((call: number, input: { orderId: string; idempotencyKey: string }) =>
+      call <= 2 ? storedFailure() : succeedingActivities().cancelStripeClimateOrder(input),
+    );
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ cancelStripeClimateOrder: stripe }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, request, OUTAGE);
+        const result = await handle.result();
+        await recordHistory('stripe-stored-failure-new-key', handle);
+        return result;
+      },
+    );
+    expect(result).toMatchObject({ outcome: 'completed', carbon: { outcome: 'reversed' }, overrides: [] });
+    expect(stripe.calls.map(([input]) => input)).toEqual([
+      expect.objectContaining({ idempotencyKey: carbonKey(workflowId, 1), earlierKeys: [] }),
+      expect.objectContaining({ idempotencyKey: carbonKey(workflowId, 2), earlierKeys: [carbonKey(workflowId, 1)] }),
+      expect.objectContaining({
+        idempotencyKey: carbonKey(workflowId, 3),
+        earlierKeys: [carbonKey(workflowId, 1), carbonKey(workflowId, 2)],
+      }),
+    ]);
+  });
+
+  it('waits for an operator once new keys have met stored failures for the outage bound; each retry is a new key', async () => {
     const request = validRequest('ord_mt_keys');
     const workflowId = `refund-${request.orderId}`;
     const circle = counted((_call: number, _input: CancelCirclePaymentInput) =>
       Promise.resolve<CircleCancelState>({ cancelId: 'c', status: 'pending', amount: USD('12.60'), byThisSaga: true }),
     );
-    const stripe = counted((call: number, input: { orderId: string; idempotencyKey: string }) =>
-      call === 1
-        ? permanent(ErrorType.DoNotRetry, 'stripe_climate: stored 500 replayed; Stripe-Should-Retry: false')
-        : succeedingActivities().cancelStripeClimateOrder(input),
+    let retried = false;
+    const stripe = counted((_call: number, input: { orderId: string; idempotencyKey: string }) =>
+      retried ? succeedingActivities().cancelStripeClimateOrder(input) : storedFailure(),
     );
     await withSagaWorker(
       env,
       succeedingActivities({ cancelCirclePayment: circle, cancelStripeClimateOrder: stripe }),
       async (taskQueue) => {
-        const handle = await start(taskQueue, request);
+        const handle = await start(taskQueue, request, OUTAGE);
+        await env.sleep(2 * OUTAGE.outageEscalationMs);
         const blocked = await waitForStatus(handle, ended);
-        expect(blocked.steps.carbon.lastError?.type).toBe(ErrorType.DoNotRetry);
+        expect(blocked.steps.carbon.lastError).toMatchObject({
+          type: ErrorType.DoNotRetry,
+          message: expect.stringContaining('new key(s) over'),
+        });
+        retried = true;
         await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'carbon', ...who }] });
         await handle.result();
       },
@@ -273,13 +308,12 @@ describe('keys that get past stored failures', () => {
     expect(circle.calls[0]![0].idempotencyKey).toBe(
       stepIdempotencyUuid(workflowId, `payment:${request.payment.paymentId}`),
     );
-    expect(stripe.calls.map(([input]) => input)).toEqual([
-      expect.objectContaining({ idempotencyKey: stepIdempotencyKey(workflowId, 'carbon', 1), earlierKeys: [] }),
-      expect.objectContaining({
-        idempotencyKey: stepIdempotencyKey(workflowId, 'carbon', 2),
-        earlierKeys: [stepIdempotencyKey(workflowId, 'carbon', 1)],
-      }),
-    ]);
+    // New keys after 2, 4, 8 and 16 s; the next wait (32 s) would pass the 60 s bound, so the step blocked on key 5.
+    const keys = stripe.calls.map(([input]) => input.idempotencyKey);
+    expect(keys).toEqual([1, 2, 3, 4, 5, 6].map((g) => carbonKey(workflowId, g)));
+    expect(stripe.calls.at(-1)![0]).toMatchObject({
+      earlierKeys: [1, 2, 3, 4, 5].map((g) => carbonKey(workflowId, g)),
+    });
   });
 });
 

@@ -24,6 +24,7 @@ describe('replay of recorded refundSaga histories', () => {
         'temporal-cancel-while-blocked',
         'recon-mismatch-retried-now',
         'error-type-attribute-blocked-then-skipped',
+        'stripe-stored-failure-new-key',
       ]),
     );
   });
