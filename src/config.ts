@@ -173,6 +173,11 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
       METRICS_HOST: z.string().min(1).default('127.0.0.1'),
       WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
       WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
+      /**
+       * How long a saga's workflow task waits for the worker that ran its last one (which holds it in cache) before any
+       * worker takes it. Short, so a killed worker's sagas move on in seconds; the SDK's default is 10 s.
+       */
+      WORKER_STICKY_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(3000),
       /** Worker Deployment Versioning: `on` pins each saga to the build that started it; `off` for servers without it. */
       WORKER_VERSIONING: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
       WORKER_DEPLOYMENT_NAME: z.string().min(1).default('refund-saga'),
@@ -192,6 +197,7 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
     metrics: parsed.METRICS_PORT ? { host: parsed.METRICS_HOST, port: parsed.METRICS_PORT } : undefined,
     maxConcurrentActivities: parsed.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTasks: parsed.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    stickyQueueTimeoutMs: parsed.WORKER_STICKY_QUEUE_TIMEOUT_MS,
   };
 }
 

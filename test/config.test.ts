@@ -78,6 +78,12 @@ describe('workerConfig', () => {
     expect(() => workerConfig({ WORKER_BUILD_ID: 'has space' })).toThrow(/WORKER_BUILD_ID/);
     expect(() => workerConfig({ WORKER_VERSIONING: 'yes' })).toThrow(/WORKER_VERSIONING/);
   });
+
+  it('hands a saga to another worker 3 s after its cached worker stops answering, unless told', () => {
+    expect(workerConfig({}).stickyQueueTimeoutMs).toBe(3000);
+    expect(workerConfig({ WORKER_STICKY_QUEUE_TIMEOUT_MS: '10000' }).stickyQueueTimeoutMs).toBe(10_000);
+    expect(() => workerConfig({ WORKER_STICKY_QUEUE_TIMEOUT_MS: '0' })).toThrow(/WORKER_STICKY_QUEUE_TIMEOUT_MS/);
+  });
 });
 
 describe('telemetryConfig', () => {

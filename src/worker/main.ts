@@ -34,6 +34,7 @@ export async function runWorker(flags: TemporalFlags = {}, tracing?: Tracing): P
         taskQueue: temporal.taskQueue,
         maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
         maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+        stickyQueueScheduleToStartTimeout: settings.stickyQueueTimeoutMs,
         shutdownGraceTime: '10s',
       },
       { version: settings.versioning, tracing },
