@@ -1,9 +1,17 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { HISTORIES_DIR, manifest, recordedHistories, sha256File } from '../support/histories';
+import {
+  committedHistories,
+  gitUnavailable,
+  HISTORIES_DIR,
+  MANIFEST,
+  manifest,
+  recordedHistories,
+  sha256File,
+} from '../support/histories';
 import { workflowBundle } from '../support/temporal';
 
 describe('replay of recorded refundSaga histories', () => {
@@ -16,6 +24,7 @@ describe('replay of recorded refundSaga histories', () => {
         'circle-pending-for-hours',
         'recon-reversal-on-day-3',
         'abort-after-pivot',
+        'ambiguous-pivot-no-cancel-aborted',
         'ambiguous-pivot-unknown-then-aborted',
         'amount-mismatch-accepted',
         // Recorded by the version before money-truth-1: a payment blocked by an outage, then aborted. It replays only
@@ -38,6 +47,31 @@ describe('replay of recorded refundSaga histories', () => {
       return !files.includes(file) || sha256File(path) !== hash;
     });
     expect(changed.map(([file]) => file)).toEqual([]);
+  });
+
+  // SHA256SUMS alone cannot tell: a commit may change a history and its line together. Git remembers both.
+  it('keeps every history and every SHA256SUMS line ever committed, byte for byte (checked against git)', (ctx) => {
+    const unavailable = gitUnavailable();
+    if (unavailable) ctx.skip(unavailable);
+    const { manifestLines, files } = committedHistories();
+    expect(manifestLines.size).toBeGreaterThan(0);
+    expect(files.length).toBeGreaterThan(0);
+
+    // Append-only: a line once committed stays, unchanged (a line edited in place counts as dropped).
+    const current = new Set(readFileSync(MANIFEST, 'utf8').split('\n').filter(Boolean));
+    const dropped = [...manifestLines]
+      .filter(([line]) => !current.has(line))
+      .map(([line, commits]) => `${line}  (committed in ${commits.map((c) => c.slice(0, 12)).join(', ')})`);
+    expect(dropped).toEqual([]);
+
+    // Every version of every history file ever committed is still there, byte for byte.
+    const changed = files
+      .filter(({ file, hash }) => {
+        const path = join(HISTORIES_DIR, file);
+        return !existsSync(path) || sha256File(path) !== hash;
+      })
+      .map(({ file, commit }) => `${file} as committed in ${commit.slice(0, 12)}`);
+    expect(changed).toEqual([]);
   });
 
   async function replayFailures(bundle: { code: string }): Promise<Array<{ name: string; error?: unknown }>> {
