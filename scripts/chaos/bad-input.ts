@@ -242,5 +242,6 @@ export async function badInputScenario(stack: ChaosStack, atLeast: number): Prom
   }
   if (!(await fetch(`${stack.apiUrl}/healthz`)).ok) figures.problems.push('the API no longer answers /healthz');
   figures.workflowsStarted = (await stack.client.workflow.count()).count - before;
+  if (figures.workflowsStarted) figures.problems.push(`${figures.workflowsStarted} workflows started by bad input`);
   return figures;
 }

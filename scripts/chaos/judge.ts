@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { RefundRequest, RefundResult, SagaStatusView } from '../../src/domain';
+import type { RefundRequest, RefundResult, SagaStatusView, StepOutcome } from '../../src/domain';
 import type { ChaosStack } from './stack';
 
 const { EventType } = temporal.api.enums.v1;
@@ -26,6 +26,8 @@ export interface SagaVerdict {
   duplicates: string[];
   /** Resources the result says were reversed by this saga, with no effect in the provider's ledger. */
   missing: string[];
+  /** Resources the ledger shows cancelled (the suite's resources are cancelled by nobody else) that the result does not call reversed. */
+  unreported: string[];
   /** For a saga that is not completed: the blocked step and its error, or how it ended. */
   why?: string;
   workflowTaskFailures: number;
@@ -54,6 +56,7 @@ export async function judgeSaga(
     status: 'other',
     duplicates: [],
     missing: [],
+    unreported: [],
     workflowTaskFailures: 0,
     nonDeterminism: 0,
     progress: [],
@@ -91,33 +94,34 @@ export async function judgeSaga(
   if (execution === 'COMPLETED') {
     const result = (await handle.result()) as RefundResult;
     verdict.status = result.outcome === 'aborted' ? 'aborted' : 'completed';
-    const checks: Array<[string | undefined, Ledger, string[], boolean]> = [
-      [request.payment.paymentId, ledgers.circle, ['cancellation'], result.payment.outcome === 'reversed'],
+    const checks: Array<[string | undefined, Ledger, StepOutcome]> = [
+      [request.payment.paymentId, ledgers.circle, result.payment.outcome],
       [
         request.carbon?.provider === 'stripe_climate' ? request.carbon.orderId : undefined,
         ledgers.stripeClimate,
-        ['cancellation'],
-        result.carbon.outcome === 'reversed',
+        result.carbon.outcome,
       ],
       [
         request.carbon?.provider === 'squake' ? request.carbon.purchaseId : undefined,
         ledgers.squake,
-        ['cancellation'],
-        result.carbon.outcome === 'reversed',
+        result.carbon.outcome,
       ],
       [
         request.impact ? `${request.impact.userId}|${request.impact.timeUtc}` : undefined,
         ledgers.oneClickImpact,
-        ['cancellation'],
-        result.impact.outcome === 'reversed',
+        result.impact.outcome,
       ],
     ];
-    for (const [resource, book, effects, reversed] of checks) {
+    // An abort that finds a pending cancel hands the payment over with the cancel named: reported, not hidden.
+    const named = (resource: string, outcome: StepOutcome) =>
+      outcome === 'reversed' ||
+      (resource === request.payment.paymentId && outcome === 'left_for_manual_handling' && !!result.payment.cancelId);
+    for (const [resource, book, outcome] of checks) {
       if (!resource) continue;
-      const counts = book.counts[resource] ?? {};
-      const made = effects.reduce((n, effect) => n + (counts[effect] ?? 0), 0);
+      const made = book.counts[resource]?.cancellation ?? 0;
       if (made > 1 || (book.duplicateAttempts?.[resource] ?? 0) > 0) verdict.duplicates.push(resource);
-      if (reversed && made === 0) verdict.missing.push(resource);
+      if (outcome === 'reversed' && made === 0) verdict.missing.push(resource);
+      if (made > 0 && !named(resource, outcome)) verdict.unreported.push(`${resource} (${outcome})`);
     }
   } else if (execution === 'RUNNING') {
     const status = await handle.query<SagaStatusView>('status');

@@ -29,6 +29,8 @@ export function freePort(): Promise<number> {
 export class Managed {
   child?: ChildProcess;
   output = '';
+  /** How many times it was started. */
+  starts = 0;
   constructor(
     readonly name: string,
     private readonly command: string,
@@ -40,6 +42,7 @@ export class Managed {
   /** Starts it and resolves when it is ready (its output matches, or its probe answers), 60 s at most. */
   async start(): Promise<void> {
     this.output = '';
+    this.starts++;
     const child = spawn(this.command, this.args, {
       cwd: ROOT,
       env: { ...process.env, ...this.env },
@@ -64,6 +67,10 @@ export class Managed {
     }
   }
 
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Signals its whole process group, and waits for it to exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
@@ -80,8 +87,15 @@ export class Managed {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A way the Temporal server goes down and comes back after `downMs`. */
+export interface ServerFault {
+  name: string;
+  inject(downMs: number): Promise<void>;
+}
+
 export interface ChaosStack {
   temporal: Managed;
+  serverFaults: ServerFault[];
   sandboxes: Managed;
   api: Managed;
   workers: Managed[];
@@ -182,8 +196,17 @@ export async function startChaosStack(
   await Promise.all([api.start(), ...workers.map((w) => w.start())]);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
+  const restart = (signal: NodeJS.Signals): ServerFault => ({
+    name: `dev server ${signal}`,
+    async inject(downMs) {
+      await temporal.stop(signal);
+      await sleep(downMs);
+      await temporal.start();
+    },
+  });
   return {
     temporal,
+    serverFaults: [restart('SIGTERM'), restart('SIGKILL')],
     sandboxes,
     api,
     workers,

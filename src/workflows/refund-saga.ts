@@ -138,7 +138,14 @@ export async function refundSaga(input: RefundSagaInput): Promise<RefundResult> 
 class RefundSaga {
   private readonly saga: SagaRuntime;
   private readonly workflowId = workflowInfo().workflowId;
-  private payment: { cancelId?: string; settlement?: 'confirmed' | 'paid'; amount?: Amount; byThisSaga?: boolean } = {};
+  private payment: {
+    cancelId?: string;
+    settlement?: 'confirmed' | 'paid';
+    amount?: Amount;
+    byThisSaga?: boolean;
+    /** An operator skipped the wait while the cancel was still pending: it stands, its settlement unseen. */
+    skippedPending?: boolean;
+  } = {};
   private carbon?: CarbonCancelResult;
   private impact?: ImpactCancelResult;
   private recon: { recordId?: string; fundsDateTime?: string } = {};
@@ -666,6 +673,7 @@ class RefundSaga {
         detail: status === 'paid' ? 'cancel settled: refunded' : 'cancel settled: voided',
       });
     } else if (outcome === 'skip') {
+      this.payment.skippedPending = status === 'pending';
       this.markSkipped('payment');
     }
   }
@@ -757,11 +765,13 @@ class RefundSaga {
       return this.pivotPassed ? 'left_for_manual_handling' : 'not_started';
     };
     const { request } = this;
+    // A skipped settlement wait leaves the accepted cancel standing: it reversed the payment, unless Circle failed it.
+    const paymentReversal = this.payment.byThisSaga === false ? 'already_reversed' : 'reversed';
     const result: RefundResult = {
       orderId: request.orderId,
       outcome,
       payment: {
-        outcome: stepOutcome('payment', this.payment.byThisSaga === false ? 'already_reversed' : 'reversed'),
+        outcome: this.payment.skippedPending ? paymentReversal : stepOutcome('payment', paymentReversal),
         paymentId: request.payment.paymentId,
         cancelId: this.payment.cancelId,
         settlement: this.payment.settlement,

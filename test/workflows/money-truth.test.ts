@@ -247,6 +247,47 @@ describe('amounts are the providers’', () => {
   });
 });
 
+describe('a skipped settlement wait', () => {
+  const pendingForever = (status: 'pending' | 'failed') => () =>
+    Promise.resolve<CircleCancelState>({ cancelId: 'cancel-1', status, amount: USD('12.60') });
+
+  it("reports this saga's accepted cancel as reversed, unconfirmed, when an operator skips the wait for it to settle", async () => {
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ getCircleCancelStatus: pendingForever('pending') }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.steps.payment.state === 'waiting' && s.steps.recon.state === 'succeeded');
+        await handle.executeUpdate(skipStepUpdate, {
+          args: [{ step: 'payment', evidence: 'Circle dashboard shows the void', ...who }],
+        });
+        return handle.result();
+      },
+    );
+    expect(result.outcome).toBe('completed');
+    // The cancel is this saga's, accepted by Circle: the money was reversed by it; its settlement was not seen.
+    expect(result.payment).toMatchObject({ outcome: 'reversed', cancelId: 'cancel-1', amount: USD('12.60') });
+    expect(result.payment.settlement).toBeUndefined();
+    expect(result.overrides.map((o) => o.action)).toEqual(['skipStep']);
+  });
+
+  it('reports the payment as skipped when Circle settled the cancel as failed and an operator refunded by hand', async () => {
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ getCircleCancelStatus: pendingForever('failed') }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.steps.payment.lastError?.type === ErrorType.SettlementFailed);
+        await handle.executeUpdate(skipStepUpdate, {
+          args: [{ step: 'payment', evidence: 'refunded by hand, ticket 42', ...who }],
+        });
+        return handle.result();
+      },
+    );
+    expect(result.payment).toMatchObject({ outcome: 'skipped', cancelId: 'cancel-1' });
+  });
+});
+
 describe('keys that get past stored failures', () => {
   const storedFailure = () =>
     permanent(ErrorType.DoNotRetry, 'stripe_climate: stored 500 replayed; Stripe-Should-Retry: false');
