@@ -34,8 +34,8 @@ export interface SagaVerdict {
   nonDeterminism: number;
   /** Server times (ms) of the events that moved the saga: workflow tasks and activities completed. */
   progress: number[];
-  /** Spans (ms) during which a task or an activity of it was in flight on a worker. */
-  inFlight: Array<[number, number]>;
+  /** Spans (ms) during which a task or an activity of it was in flight on a worker, and which. */
+  inFlight: Array<[number, number, string]>;
 }
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
@@ -63,6 +63,7 @@ export async function judgeSaga(
     inFlight: [],
   };
   const started = new Map<string, number>();
+  const names = new Map<string, string>();
   for (const event of events) {
     const at = ms(event.eventTime);
     switch (event.eventType) {
@@ -76,16 +77,18 @@ export async function judgeSaga(
         break;
       case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
         verdict.progress.push(at);
-        verdict.inFlight.push([started.get('wft') ?? at, at]);
+        verdict.inFlight.push([started.get('wft') ?? at, at, 'workflow task']);
         break;
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
         started.set(`activity-${String(event.eventId)}`, at);
+        names.set(String(event.eventId), event.activityTaskScheduledEventAttributes?.activityType?.name ?? 'activity');
         break;
       case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
       case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: {
         const attrs = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
         verdict.progress.push(at);
-        verdict.inFlight.push([started.get(`activity-${String(attrs?.scheduledEventId)}`) ?? at, at]);
+        const id = String(attrs?.scheduledEventId);
+        verdict.inFlight.push([started.get(`activity-${id}`) ?? at, at, names.get(id) ?? 'activity']);
         break;
       }
     }
@@ -155,16 +158,22 @@ export function recovery(kills: number[], verdicts: SagaVerdict[]) {
   const anyProgress = verdicts.flatMap((v) => v.progress).sort((a, b) => a - b);
   const toNextTask: number[] = [];
   const affected: number[] = [];
+  const samples: Array<{ orderId: string; ms: number; inFlight: string }> = [];
   for (const kill of kills) {
     const next = anyProgress.find((t) => t > kill);
     if (next) toNextTask.push(next - kill);
     for (const verdict of verdicts) {
-      if (!verdict.inFlight.some(([from, to]) => from <= kill && to > kill)) continue;
+      const spans = verdict.inFlight.filter(([from, to]) => from <= kill && to > kill);
+      if (!spans.length) continue;
       const progress = verdict.progress.find((t) => t > kill);
-      if (progress) affected.push(progress - kill);
+      if (!progress) continue;
+      affected.push(progress - kill);
+      samples.push({ orderId: verdict.orderId, ms: progress - kill, inFlight: spans.map((s) => s[2]).join(', ') });
     }
   }
-  return { toNextTask, affected };
+  // The slowest recoveries, with what was in flight, to tell a lost activity from a lost workflow task.
+  const slowest = samples.sort((a, b) => b.ms - a.ms).slice(0, 5);
+  return { toNextTask, affected, slowest };
 }
 
 /** The p-th percentile (0–100) of `values`, or undefined for none. */

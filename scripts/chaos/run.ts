@@ -72,6 +72,7 @@ interface ScenarioFigures {
   notes: string[];
   recoveryNextTaskMs: { p50?: number; p99?: number };
   recoveryAffectedMs: { p50?: number; p99?: number };
+  slowestRecoveries: Array<{ orderId: string; ms: number; inFlight: string }>;
   seconds: number;
   problems: string[];
 }
@@ -128,7 +129,7 @@ async function sagaScenario(stack: ChaosStack, plan: ScenarioPlan): Promise<Scen
   const ledgers = await readLedgers(stack);
   const verdicts: SagaVerdict[] = [];
   for (const request of requests) verdicts.push(await judgeSaga(stack.client, request, ledgers));
-  const { toNextTask, affected } = recovery(outcome.faults, verdicts);
+  const { toNextTask, affected, slowest } = recovery(outcome.faults, verdicts);
   const count_ = (status: SagaVerdict['status']) => verdicts.filter((v) => v.status === status).length;
   const sum = (of: (v: SagaVerdict) => number) => verdicts.reduce((n, v) => n + of(v), 0);
   const problems = [
@@ -159,6 +160,7 @@ async function sagaScenario(stack: ChaosStack, plan: ScenarioPlan): Promise<Scen
     notes: outcome.notes,
     recoveryNextTaskMs: { p50: percentile(toNextTask, 50), p99: percentile(toNextTask, 99) },
     recoveryAffectedMs: { p50: percentile(affected, 50), p99: percentile(affected, 99) },
+    slowestRecoveries: slowest,
     seconds: Math.round((Date.now() - began) / 1000),
     problems,
   };
