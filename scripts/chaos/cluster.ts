@@ -46,6 +46,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -309,16 +310,48 @@ function systemUser(name: string): { uid: number; gid: number } {
   throw new Error(`no user ${name} (Debian's postgresql package creates it)`);
 }
 
-/** Lets other users through `path` and its parents (mkdtemp makes 0700 directories), so `postgres` reaches its data. */
-function allowTraversal(path: string, log: Log): void {
-  for (let current = path; ; current = dirname(current)) {
-    const mode = statSync(current).mode & 0o7777;
-    if (!(mode & 0o001)) {
-      chmodSync(current, mode | 0o001);
-      log(`chmod o+x ${current}, so the postgres user can reach its data directory`);
-    }
-    if (dirname(current) === current) return;
+/**
+ * Lets other users through `dir` (mkdtemp makes 0700 directories), so `postgres` reaches its data directory in it;
+ * the directories above `dir` are left alone, and must already let other users through.
+ */
+function allowTraversal(dir: string, log: Log): void {
+  const mode = statSync(dir).mode & 0o7777;
+  if (!(mode & 0o001)) {
+    chmodSync(dir, mode | 0o001);
+    log(`chmod o+x ${dir}, so the postgres user can reach its data directory`);
   }
+  for (let parent = dirname(dir); ; parent = dirname(parent)) {
+    if (!(statSync(parent).mode & 0o001)) {
+      throw new Error(
+        `${parent} does not let other users through (o+x), so postgres cannot reach ${dir}: use a dir elsewhere`,
+      );
+    }
+    if (dirname(parent) === parent) return;
+  }
+}
+
+/** Whether a loopback port can be bound now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` free loopback ports for ringpop membership, below 32768: the SQL schema keeps a member's port in
+ * `cluster_membership.rpc_port`, a PostgreSQL `smallint`, so the ephemeral ports `freePort` hands out (32768 and up on
+ * Linux) make the services die at start. Drawn at random from 20000-32767, outside the ephemeral range.
+ */
+async function freeMembershipPorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let attempt = 0; ports.size < count; attempt++) {
+    if (attempt > 1000) throw new Error('no free loopback port in 20000-32767 for the membership listeners');
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    if (!ports.has(port) && (await bindable(port))) ports.add(port);
+  }
+  return [...ports];
 }
 
 interface ClusterPorts {
@@ -435,12 +468,12 @@ export async function startTemporalCluster(
   const pgBin = await ensurePostgres(log);
   const started = Date.now();
 
-  const [pgPort = 0, ...servicePorts] = await Promise.all(Array.from({ length: 1 + 2 * SERVICES.length }, freePort));
-  const port = (i: number) => servicePorts[i] ?? 0;
+  const [pgPort = 0, ...grpcPorts] = await Promise.all(Array.from({ length: 1 + SERVICES.length }, freePort));
+  const membershipPorts = await freeMembershipPorts(SERVICES.length);
   const ports: ClusterPorts = {
     postgres: pgPort,
-    grpc: { frontend: port(0), history: port(1), matching: port(2), worker: port(3) },
-    membership: { frontend: port(4), history: port(5), matching: port(6), worker: port(7) },
+    grpc: Object.fromEntries(SERVICES.map((service, i) => [service, grpcPorts[i] ?? 0])) as Record<Service, number>,
+    membership: Object.fromEntries(SERVICES.map((s, i) => [s, membershipPorts[i] ?? 0])) as Record<Service, number>,
   };
   const address = `127.0.0.1:${ports.grpc.frontend}`;
 
@@ -458,11 +491,9 @@ export async function startTemporalCluster(
   const asPostgres = ['--reuid=postgres', '--regid=postgres', '--init-groups'];
   const pgEnv = { ...process.env, HOME: pgRoot, PGHOST: pgSocket, PGPORT: String(pgPort), PGUSER: 'postgres' };
   if (fresh) {
-    await mustRun(
-      'setpriv',
-      [...asPostgres, join(pgBin, 'initdb'), '-D', pgData, '-U', 'postgres', '-E', 'UTF8', '--no-locale'],
-      { what: 'initdb', log, env: pgEnv, cwd: pgRoot },
-    );
+    const initdb = [join(pgBin, 'initdb'), '-D', pgData, '-U', 'postgres', '-E', 'UTF8', '--no-locale'];
+    const auth = ['--auth-local=peer', '--auth-host=scram-sha-256']; // psql as postgres on the socket; Temporal by password
+    await mustRun('setpriv', [...asPostgres, ...initdb, ...auth], { what: 'initdb', log, env: pgEnv, cwd: pgRoot });
     writeFileSync(passwordFile, randomBytes(12).toString('hex'), { mode: 0o600 });
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
@@ -522,8 +553,17 @@ export async function startTemporalCluster(
   };
   const untilAnswers = (what: string) => retry(`${what}: a workflow round trip`, 90_000, roundTrip, diagnostics);
 
-  const startServices = async () => {
-    await Promise.all([services.history.start(), services.matching.start(), services.frontend.start()]);
+  /**
+   * Starts the four services; the worker last, as it needs the others. The first start of all runs the frontend
+   * alone first: every service writes the cluster's metadata row when it finds none, and on an empty database they
+   * race, and the losers exit ("failed to initialize current cluster metadata").
+   */
+  const startServices = async (first: boolean) => {
+    if (first) await services.frontend.start();
+    const rest = first
+      ? [services.history, services.matching]
+      : [services.history, services.matching, services.frontend];
+    await Promise.all(rest.map((p) => p.start()));
     await services.worker.start();
   };
 
@@ -574,7 +614,7 @@ export async function startTemporalCluster(
     );
 
     mark = Date.now();
-    await startServices();
+    await startServices(true);
     log(`temporal services up (frontend ${address}) in ${seconds(Date.now() - mark)}`);
 
     mark = Date.now();
@@ -668,7 +708,7 @@ export async function startTemporalCluster(
     stopAll,
     async startAll() {
       const begin = Date.now();
-      await startServices();
+      await startServices(false);
       await untilAnswers('after starting the services');
       log(`temporal services started; cluster answers after ${seconds(Date.now() - begin)}`);
     },
@@ -711,11 +751,18 @@ async function smoke(): Promise<void> {
         await connection.close();
       }
     };
+    const alive = (when: string) => {
+      const dead = up.processes.filter((p) => !p.child || p.child.exitCode !== null || p.child.signalCode !== null);
+      if (dead.length) throw new Error(`${when}: ${dead.map((p) => `${p.name}\n${p.output.slice(-3000)}`).join('\n')}`);
+    };
     await check('after start');
     await time('killHistory(2000) to cluster answering', () => up.killHistory(2000));
     await check('after killHistory');
+    alive('after killHistory');
     await time('restartPostgres to cluster answering', () => up.restartPostgres());
     await check('after restartPostgres');
+    await sleep(15_000); // PostgreSQL's restart must not take a service down a little later (heartbeats, pools)
+    alive('15 s after restartPostgres');
     await time('stopAll(SIGTERM)', () => up.stopAll('SIGTERM'));
     await time('startAll to cluster answering', () => up.startAll());
     await check('after stopAll/startAll');
