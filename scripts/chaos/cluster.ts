@@ -54,7 +54,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { grpc, temporal } from '@temporalio/proto';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import { cacheRoot } from '../../src/stack/temporal-binaries';
-import { Managed, freePort, sleep } from './stack';
+import { Managed, freePort, sleep } from './processes';
 
 /** The Temporal server release built with `go install`: the one inside the project's Temporal CLI (v1.5.1). */
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';

@@ -1,8 +1,9 @@
 /**
- * `npm run chaos [-- --quick] [--seed N]`: fault injection against the project's own stack, judged by the providers'
- * ledgers and the sagas' results and histories. Writes `reports/chaos-<date>.md` and `.json`, and exits 1 when any
- * saga is stuck, failed, duplicated or missing an effect, when a history shows non-determinism, or when bad input got
- * a 5xx.
+ * `npm run chaos [-- --quick] [--cluster] [--seed N]`: fault injection against the project's own stack (the dev server,
+ * or with `--cluster` a self-hosted Temporal cluster on PostgreSQL), judged by the providers' ledgers and the sagas'
+ * results and histories. Writes `reports/chaos-<date>[-cluster][-quick].md` and `.json`, and exits 1 when any saga is
+ * stuck, failed, duplicated, missing an effect or hiding one, when a history shows non-determinism, or when bad input
+ * or an operator's override got a 5xx.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,10 +25,12 @@ import {
   type Chaos,
   type ChaosOutcome,
 } from './scenarios';
-import { sleep, startChaosStack, type ChaosStack } from './stack';
+import { sleep } from './processes';
+import { startChaosStack, type ChaosStack } from './stack';
 
 const ROOT = join(__dirname, '..', '..');
 const quick = process.argv.includes('--quick');
+const cluster = process.argv.includes('--cluster');
 const seedArg = process.argv.indexOf('--seed');
 const initialSeed = seedArg > 0 ? Number(process.argv[seedArg + 1]) : Date.now() % 100_000;
 seedRandom(initialSeed);
@@ -234,7 +237,7 @@ async function main() {
   const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
   const dir = mkdtempSync(join(tmpdir(), 'refund-saga-chaos-'));
-  const stack = await startChaosStack(dir, 2, log);
+  const stack = await startChaosStack(dir, 2, log, { cluster });
   log(`stack up: Temporal ${stack.address}, API ${stack.apiUrl}, ${stack.workers.length} workers`);
   const figures: ScenarioFigures[] = [];
   let badInput: BadInputFigures;
@@ -253,14 +256,16 @@ async function main() {
     mode: quick ? 'quick' : 'full',
     seed: initialSeed,
     machine,
-    temporal: 'dev server (Temporal CLI 1.5.1, server 1.29.1)',
+    temporal: stack.server,
     minutes: Math.round((Date.now() - began) / 6000) / 10,
     verdict: failed ? 'FAILED' : 'passed',
     scenarios: figures,
     badInput,
   };
   const md = [
-    `# Chaos run ${date} (${report.mode}, dev server)`,
+    `# Chaos run ${date} (${report.mode}, ${cluster ? 'cluster' : 'dev server'})`,
+    '',
+    `Temporal: ${stack.server}.`,
     '',
     `${report.verdict}: seed ${initialSeed}, ${report.minutes} min on ${machine}.`,
     '',
@@ -277,7 +282,7 @@ async function main() {
   ].join('\n');
   const reports = join(ROOT, 'reports');
   mkdirSync(reports, { recursive: true });
-  const base = join(reports, `chaos-${date}${quick ? '-quick' : ''}`);
+  const base = join(reports, `chaos-${date}${cluster ? '-cluster' : ''}${quick ? '-quick' : ''}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`${base}.md`, `${md}\n`);
   console.log(`\n${md}\n\nwritten: ${base}.md and .json`);

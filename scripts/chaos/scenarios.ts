@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { STEPS, type RefundRequest, type SagaStatusView } from '../../src/domain';
 import { between, pick, random } from './random';
-import { sleep, type ChaosStack } from './stack';
+import { sleep } from './processes';
+import type { ChaosStack } from './stack';
 
 export interface ChaosContext {
   /** True once every saga of the scenario has ended (or the wait for them is over). */

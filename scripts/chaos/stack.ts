@@ -1,91 +1,18 @@
 /**
- * The chaos suite's own stack, on ports it picks: a Temporal dev server (SQLite file, so it survives a restart), the
+ * The chaos suite's own stack, on ports it picks: a Temporal dev server (SQLite file, so it survives a restart) or a
+ * self-hosted cluster (`--cluster`), the
  * sandboxes as a separate process with persistence, the API and worker processes running the compiled package — each
  * a process the suite can kill and start again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import { ensureTemporalCli } from '../../src/stack/temporal-binaries';
+import { startTemporalCluster, TEMPORAL_SERVER_VERSION } from './cluster';
+import { freePort, Managed, sleep } from './processes';
 
 const ROOT = join(__dirname, '..', '..');
-
-/** A free loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A process of the stack that can be killed and started again with the same command. */
-export class Managed {
-  child?: ChildProcess;
-  output = '';
-  /** How many times it was started. */
-  starts = 0;
-  constructor(
-    readonly name: string,
-    private readonly command: string,
-    private readonly args: string[],
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly ready: RegExp | (() => Promise<boolean>),
-  ) {}
-
-  /** Starts it and resolves when it is ready (its output matches, or its probe answers), 60 s at most. */
-  async start(): Promise<void> {
-    this.output = '';
-    this.starts++;
-    const child = spawn(this.command, this.args, {
-      cwd: ROOT,
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    this.child = child;
-    const collect = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-20_000);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`${this.name} exited while starting:\n${this.output}`);
-      const ready =
-        typeof this.ready === 'function' ? await this.ready().catch(() => false) : this.ready.test(this.output);
-      if (ready) return;
-      if (Date.now() > deadline) throw new Error(`${this.name} not ready in 60 s:\n${this.output}`);
-      await sleep(100);
-    }
-  }
-
-  get running(): boolean {
-    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Signals its whole process group, and waits for it to exit. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      return;
-    }
-    await Promise.race([exited, sleep(15_000)]);
-  }
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A way the Temporal server goes down and comes back after `downMs`. */
 export interface ServerFault {
@@ -94,7 +21,8 @@ export interface ServerFault {
 }
 
 export interface ChaosStack {
-  temporal: Managed;
+  /** What the Temporal server is, for the report. */
+  server: string;
   serverFaults: ServerFault[];
   sandboxes: Managed;
   api: Managed;
@@ -112,29 +40,86 @@ async function answers(url: string): Promise<boolean> {
   return (await fetch(url)).status < 500;
 }
 
-/** Brings the stack up under `dir` (the dev server's database and the sandboxes' state). */
-export async function startChaosStack(
-  dir: string,
-  workerCount: number,
-  log: (line: string) => void,
-): Promise<ChaosStack> {
-  mkdirSync(dir, { recursive: true });
+interface TemporalServer {
+  address: string;
+  server: string;
+  faults: ServerFault[];
+  close(): Promise<void>;
+}
+
+/** The dev server, with a database file so that it keeps its state across a restart. */
+async function startDevServer(dir: string, log: (line: string) => void): Promise<TemporalServer> {
   const cli = await ensureTemporalCli(log);
   if (!cli.path) throw new Error('no Temporal CLI: install Go (see the README), or set TEMPORAL_CLI_PATH');
-  const [temporalPort, apiPort, circle, stripeClimate, squake, oneClickImpact, impactRecon] = await Promise.all(
-    Array.from({ length: 7 }, freePort),
-  );
-  const address = `127.0.0.1:${temporalPort}`;
-  const temporalArgs = ['server', 'start-dev', '--headless', '--port', String(temporalPort)];
-  temporalArgs.push('--db-filename', join(dir, 'temporal.db'), '--log-level', 'error');
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const args = ['server', 'start-dev', '--headless', '--port', String(port)];
+  args.push('--db-filename', join(dir, 'temporal.db'), '--log-level', 'error');
   for (const key of REFUND_SEARCH_ATTRIBUTES)
-    temporalArgs.push('--search-attribute', `${key.name}=${key.type === 'BOOL' ? 'Bool' : 'Keyword'}`);
-  const temporal = new Managed('temporal', cli.path, temporalArgs, {}, async () => {
+    args.push('--search-attribute', `${key.name}=${key.type === 'BOOL' ? 'Bool' : 'Keyword'}`);
+  const temporal = new Managed('temporal', cli.path, args, {}, async () => {
     const connection = await Connection.connect({ address, connectTimeout: 500 });
     await connection.workflowService.getSystemInfo({});
     await connection.close();
     return true;
   });
+  await temporal.start();
+  const restart = (signal: NodeJS.Signals): ServerFault => ({
+    name: `dev server ${signal}`,
+    async inject(downMs) {
+      await temporal.stop(signal);
+      await sleep(downMs);
+      await temporal.start();
+    },
+  });
+  return {
+    address,
+    server: 'dev server (Temporal CLI 1.5.1, server 1.29.1, SQLite file)',
+    faults: [restart('SIGTERM'), restart('SIGKILL')],
+    close: () => temporal.stop(),
+  };
+}
+
+/** A self-hosted cluster: four services as processes on PostgreSQL (`./cluster`). */
+async function startCluster(dir: string, log: (line: string) => void): Promise<TemporalServer> {
+  const cluster = await startTemporalCluster(join(dir, 'cluster'), REFUND_SEARCH_ATTRIBUTES, log);
+  const restart = (signal: NodeJS.Signals): ServerFault => ({
+    name: `all four services ${signal}`,
+    async inject(downMs) {
+      await cluster.stopAll(signal);
+      await sleep(downMs);
+      await cluster.startAll();
+    },
+  });
+  return {
+    address: cluster.address,
+    server: `self-hosted cluster (temporal-server ${TEMPORAL_SERVER_VERSION}: frontend, history, matching and worker processes on PostgreSQL)`,
+    faults: [
+      restart('SIGTERM'),
+      { name: 'history service SIGKILL', inject: (downMs) => cluster.killHistory(downMs) },
+      restart('SIGKILL'),
+      { name: 'PostgreSQL restart', inject: () => cluster.restartPostgres() },
+    ],
+    close: () => cluster.close(),
+  };
+}
+
+/**
+ * Brings the stack up under `dir` (the Temporal server's data and the sandboxes' state): on the dev server, or with
+ * `cluster` on a self-hosted cluster.
+ */
+export async function startChaosStack(
+  dir: string,
+  workerCount: number,
+  log: (line: string) => void,
+  { cluster = false } = {},
+): Promise<ChaosStack> {
+  mkdirSync(dir, { recursive: true });
+  const temporal = cluster ? await startCluster(dir, log) : await startDevServer(dir, log);
+  const { address } = temporal;
+  const [apiPort, circle, stripeClimate, squake, oneClickImpact, impactRecon] = await Promise.all(
+    Array.from({ length: 6 }, freePort),
+  );
 
   const ports = { circle, stripeClimate, squake, oneClickImpact, impactRecon };
   const sandboxUrls = Object.fromEntries(
@@ -191,22 +176,13 @@ export async function startChaosStack(
       ),
   );
 
-  await temporal.start();
   await sandboxes.start();
   await Promise.all([api.start(), ...workers.map((w) => w.start())]);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const restart = (signal: NodeJS.Signals): ServerFault => ({
-    name: `dev server ${signal}`,
-    async inject(downMs) {
-      await temporal.stop(signal);
-      await sleep(downMs);
-      await temporal.start();
-    },
-  });
   return {
-    temporal,
-    serverFaults: [restart('SIGTERM'), restart('SIGKILL')],
+    server: temporal.server,
+    serverFaults: temporal.faults,
     sandboxes,
     api,
     workers,
@@ -220,7 +196,7 @@ export async function startChaosStack(
       await connection.close();
       await Promise.all([api, ...workers].map((p) => p.stop('SIGKILL')));
       await sandboxes.stop();
-      await temporal.stop();
+      await temporal.close();
     },
   };
 }
