@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReconLookup } from '../../src/activities';
+import type { CircleCancelState, ReconLookup } from '../../src/activities';
 import { startRefund } from '../../src/client';
 import {
   CirclePaymentIdKey,
@@ -148,6 +148,29 @@ describe('retry means now, and decisions answer their own block', () => {
     );
     expect(find.calls).toHaveLength(6);
     expect(result.recon.outcome).toBe('reversed');
+    expect(Date.parse(result.completedAt) - retriedAt).toBeLessThan(MINUTE);
+  });
+
+  it('polls Circle at once after retryStep on a settlement that failed, instead of waiting out the grown interval', async () => {
+    const settle = (status: CircleCancelState['status']): Promise<CircleCancelState> =>
+      Promise.resolve({ cancelId: 'cancel-1', status, amount: { value: '12.60', currency: 'USD' } });
+    const read = counted((call: number) => settle(call < 5 ? 'pending' : call === 5 ? 'failed' : 'confirmed'));
+    const { blocked, retriedAt, result } = await withSagaWorker(
+      env,
+      succeedingActivities({ getCircleCancelStatus: read }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest(nextOrder()), { pollInitialMs: MINUTE });
+        // Reads at 0, 1, 3, 7 and 15 minutes; the fifth finds the cancel failed, when the next interval would be 16.
+        await env.sleep(20 * MINUTE);
+        const blocked = await waitForStatus(handle, (s) => s.status === 'needs_attention');
+        const after = await handle.executeUpdate(retryStepUpdate, { args: [{ step: 'payment', ...who }] });
+        return { blocked, retriedAt: Date.parse(after.updatedAt), result: await handle.result() };
+      },
+    );
+    expect(blocked.steps.payment).toMatchObject({ state: 'blocked', lastError: { type: ErrorType.SettlementFailed } });
+    expect(read.calls).toHaveLength(6);
+    expect(result).toMatchObject({ outcome: 'completed', payment: { outcome: 'reversed', settlement: 'confirmed' } });
+    // The read after the retry came at once: the saga completed well before the 16 minutes were up.
     expect(Date.parse(result.completedAt) - retriedAt).toBeLessThan(MINUTE);
   });
 
