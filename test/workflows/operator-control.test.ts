@@ -12,6 +12,7 @@ import type { CircleCancelState, ReconLookup } from '../../src/activities';
 import { startRefund } from '../../src/client';
 import {
   CirclePaymentIdKey,
+  confirmReconUpdate,
   ErrorType,
   extendDeadlineSignal,
   extendDeadlineUpdate,
@@ -208,6 +209,26 @@ describe('overrides take effect during a retrying read', () => {
     expect(result).toMatchObject({ outcome: 'completed', recon: { outcome: 'skipped' } });
     // The default outage bound is an hour: the skip did not wait for the read's retries to run out.
     expect(Date.parse(result.completedAt) - skippedAt).toBeLessThan(MINUTE);
+  });
+
+  it('confirms recon at once while its read is being retried through an outage, instead of after the outage bound', async () => {
+    const find = counted(() => Promise.reject(new Error('recon feed: 503')));
+    const evidence = 'FIN-7: the reversal is on the bank statement of 2026-11-24';
+    const { answer, confirmedAt, result } = await withSagaWorker(
+      env,
+      succeedingActivities({ findReconReversal: find }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        // The read has failed once and waits for its next attempt: the activity is being retried, not merely scheduled.
+        await waitForStatus(handle, (s) => s.status === 'awaiting_recon' && find.calls.length > 0);
+        const answer = await handle.executeUpdate(confirmReconUpdate, { args: [{ ...who, evidence }] });
+        return { answer, confirmedAt: Date.parse(answer.updatedAt), result: await handle.result() };
+      },
+    );
+    expect(answer.steps.recon.state).toBe('succeeded');
+    expect(result).toMatchObject({ outcome: 'completed', recon: { outcome: 'confirmed_by_operator', evidence } });
+    // The default outage bound is an hour: the confirmation did not wait for the read's retries to run out.
+    expect(Date.parse(result.completedAt) - confirmedAt).toBeLessThan(MINUTE);
   });
 
   it('aborts at once during a retrying read, handing recon to manual handling', async () => {
