@@ -3,14 +3,16 @@
  * retry means now, decisions answer the block they were made for, refused signals are recorded, and no input breaks
  * the saga.
  */
+import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CircleCancelState, ReconLookup } from '../../src/activities';
+import type { CircleCancelState, ReconLookup, RefundActivities } from '../../src/activities';
 import { startRefund } from '../../src/client';
 import {
+  abortUpdate,
   CirclePaymentIdKey,
   confirmReconUpdate,
   ErrorType,
@@ -244,6 +246,59 @@ describe('overrides take effect during a retrying read', () => {
     );
     expect(result).toMatchObject({ outcome: 'aborted', leftForManualHandling: ['recon'] });
     expect(Date.parse(result.completedAt) - Date.parse(result.startedAt)).toBeLessThan(MINUTE);
+  });
+});
+
+describe('an abort while a cancel is in flight', () => {
+  it('says it takes effect when the call answers, and ends the saga aborted only then, with the call’s effect', async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let callStarted: () => void = () => undefined;
+    const calling = new Promise<void>((resolve) => (callStarted = resolve));
+    let answered = false;
+    // A carbon cancel that answers only when the test says so; it heartbeats meanwhile, as the real activities do.
+    const carbon: RefundActivities['cancelStripeClimateOrder'] = async (input) => {
+      const context = Context.current();
+      callStarted();
+      const beat = setInterval(() => context.heartbeat(), 500);
+      try {
+        await released;
+      } finally {
+        clearInterval(beat);
+      }
+      answered = true;
+      return succeedingActivities().cancelStripeClimateOrder(input);
+    };
+    const { answer, during, execution, result } = await withSagaWorker(
+      env,
+      succeedingActivities({ cancelStripeClimateOrder: carbon }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await calling;
+        const answer = await handle.executeUpdate(abortUpdate, { args: [who] });
+        // The abort was accepted, yet the saga waits for the call: still running a second later.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const during = await handle.query(statusQuery);
+        const execution = (await handle.describe()).status.name;
+        expect(answered).toBe(false);
+        release();
+        return { answer, during, execution, result: await handle.result() };
+      },
+    );
+    const note = `abort requested by ${who.operator}; takes effect when the call in flight answers`;
+    expect(answer.status).toBe('running');
+    expect(answer.steps.carbon).toMatchObject({ state: 'in_progress', detail: note });
+    expect(during).toMatchObject({ status: 'running', steps: { carbon: { state: 'in_progress', detail: note } } });
+    expect(execution).toBe('RUNNING');
+    // Ended after the call answered: its cancel is reported, and only the steps after it are left.
+    expect(answered).toBe(true);
+    expect(result).toMatchObject({
+      outcome: 'aborted',
+      payment: { outcome: 'reversed' },
+      carbon: { outcome: 'reversed', refunded: { value: '5.50', currency: 'USD' } },
+      impact: { outcome: 'left_for_manual_handling' },
+      leftForManualHandling: ['impact', 'recon'],
+    });
   });
 });
 
