@@ -347,6 +347,39 @@ describe('no input breaks the saga', () => {
     });
   });
 
+  it('shows a refused signal in the UI’s current details as plain text: no heading, no link, no table row', async () => {
+    await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+      // Zod names an unknown key in its message, so the key's text reaches the refusal's reason as it was sent.
+      const injected =
+        '\n## APPROVED BY FINANCE [open the ticket](https://evil.example/t)\n| recon | succeeded | 1 | ok |';
+      await handle.signal('skipStep', { step: 'recon', ...who, [injected]: true });
+      const status = await waitForStatus(handle, (s) => (s.refusedOverrides?.length ?? 0) > 0);
+      expect(status.refusedOverrides?.[0]).toMatchObject({ action: 'skipStep', step: 'recon' });
+      expect(status.refusedOverrides?.[0]?.reason).toContain(injected);
+
+      // What the Temporal UI shows as the run's current details.
+      const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      const details = metadata.currentDetails ?? '';
+      expect(details).toContain('Refused or discarded overrides');
+      const lines = details.split('\n');
+      const refusal = lines.filter((l) => l.includes('APPROVED BY FINANCE'));
+      expect(refusal).toEqual([
+        expect.stringMatching(
+          /^- \S+ skipStep \(recon\): invalid skipStep: .* \\#\\# APPROVED BY FINANCE \\\[open the ticket\\\]\\\(https:\/\/evil\.example\/t\\\) \\\| recon \\\| succeeded \\\| 1 \\\| ok \\\|/,
+        ),
+      ]);
+      expect(lines.filter((l) => /^\s*#/.test(l))).toEqual([]);
+      expect(details).not.toContain('[open the ticket](https://');
+      // One recon row in the step table: the saga's own, still waiting.
+      expect(lines.filter((l) => l.startsWith('| recon |'))).toEqual([
+        expect.stringMatching(/^\| recon \| waiting \|/),
+      ]);
+      await handle.terminate('test done');
+    });
+  });
+
   it('refuses an extension past the saga’s horizon, as an update and as a signal, and goes on', async () => {
     await withSagaWorker(env, succeedingActivities({ findReconReversal: none }), async (taskQueue) => {
       const handle = await start(taskQueue);
