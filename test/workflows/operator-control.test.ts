@@ -4,8 +4,9 @@
  * the saga.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,8 @@ import {
   retryStepUpdate,
   skipStepUpdate,
   statusQuery,
+  type OverrideAction,
+  type SagaStatusView,
 } from '../../src/domain';
 import type { refundSaga } from '../../src/workflows';
 import { validRequest } from '../support/fixtures';
@@ -35,6 +38,9 @@ import { counted, succeedingActivities, waitForStatus, withSagaWorker } from '..
 import { timeSkippingEnvironment } from '../support/temporal';
 
 const MINUTE = 60_000;
+type Action = OverrideAction | 'circleCancelSettled';
+type Waiting = 'carbon blocked' | 'recon waiting' | 'settlement waiting';
+type RefundRequestShape = ReturnType<typeof validRequest>;
 const who = { operator: 'ops@example.com', reason: 'checked with the provider' };
 let env: TestWorkflowEnvironment;
 let orderSeq = 0;
@@ -406,41 +412,192 @@ describe('no input breaks the saga', () => {
       fc.constantFrom('30m', '1d', '89d', '100000000d', '0s', '-1h', '9'.repeat(30) + 'ms'),
       fc.double(),
     );
-    // Mostly well-formed overrides, so they reach the handlers' logic rather than only the schemas, plus anything.
-    const wellFormed = fc.record(
-      {
-        step: fc.constantFrom('payment', 'carbon', 'impact', 'recon'),
-        operator: fc.oneof(fc.constant('ops@example.com'), text),
-        reason: fc.oneof(fc.constant('checked'), text),
-        evidence: text,
-        duration,
-      },
+    const step = fc.constantFrom('payment', 'carbon', 'impact', 'recon');
+    const operator = fc.oneof(fc.constant('ops@example.com'), text);
+    const reason = fc.oneof(fc.constant('checked'), text);
+    // Each override in the shape its schema wants, with arbitrary values, so it reaches the handlers' logic and is
+    // often applied; the same fields in any mix; and anything at all.
+    const shaped: Record<OverrideAction, fc.Arbitrary<unknown>> = {
+      retryStep: fc.record({ step, operator, reason }),
+      skipStep: fc.record({ step, operator, reason, evidence: text }, { requiredKeys: ['step', 'operator', 'reason'] }),
+      confirmRecon: fc.record({ operator, reason, evidence: text }),
+      extendDeadline: fc.record({ step: fc.constantFrom('payment', 'recon'), duration, operator, reason }),
+      abort: fc.record({ operator, reason }),
+    };
+    const mixed = fc.record(
+      { step, operator, reason, evidence: text, duration },
       { requiredKeys: ['operator', 'reason'] },
     );
-    const input = fc.oneof({ arbitrary: wellFormed, weight: 4 }, { arbitrary: fc.anything(), weight: 1 });
-    const message = fc.record({ action: fc.constantFrom(...OVERRIDE_ACTIONS), input, asSignal: fc.boolean() });
-    // A saga blocked on its carbon order (recon and impact absent, Circle settled at once), so no read is in flight
-    // while the messages arrive; some messages resolve the block and let it finish.
+    const override = fc.constantFrom(...OVERRIDE_ACTIONS).chain((action) =>
+      fc.record({
+        action: fc.constant<Action>(action),
+        input: fc.oneof(
+          { arbitrary: shaped[action], weight: 4 },
+          { arbitrary: mixed, weight: 1 },
+          { arbitrary: fc.anything(), weight: 1 },
+        ),
+        asSignal: fc.boolean(),
+      }),
+    );
+    // The Circle webhook's nudge, with whatever payload: a settlement read at once.
+    const nudge = fc.record({
+      action: fc.constant<Action>('circleCancelSettled'),
+      input: fc.anything(),
+      asSignal: fc.constant(true),
+    });
+    const message = fc.oneof({ arbitrary: override, weight: 5 }, { arbitrary: nudge, weight: 1 });
     const scenario = fc.record({
-      blocked: fc.constant(true),
+      saga: fc.constantFrom<Waiting>('carbon blocked', 'recon waiting', 'settlement waiting'),
       messages: fc.array(message, { minLength: 1, maxLength: 6 }),
     });
-    const carbon = (input: { orderId: string; idempotencyKey: string }) =>
-      input.orderId.endsWith('blocked')
-        ? permanent(ErrorType.WindowClosed, 'created 25 h ago')()
-        : succeedingActivities().cancelStripeClimateOrder(input);
+
+    // Three sagas the messages can meet: blocked on its carbon order (no impact, no recon, Circle settled at once);
+    // waiting for the recon feed (reads find nothing, its deadline a week away); waiting for Circle to settle (every
+    // read says pending). An extension or a nudge starts a read at once; each message is sent once the saga has taken
+    // in the one before and its read has answered (see `settled`).
+    const pendingPayment = '0c5e2f4a-7d1b-4e8a-9f3c-2b6d8e0a1c57';
+    const sagas: Record<
+      Waiting,
+      { request: (run: number) => RefundRequestShape; ready: (s: SagaStatusView) => boolean }
+    > = {
+      'carbon blocked': {
+        request: (run) => ({
+          ...validRequest(`ord_oc_prop_${run}`),
+          carbon: { provider: 'stripe_climate', orderId: `climorder_prop${run}blocked` },
+          impact: null,
+          recon: null,
+        }),
+        ready: (s) => s.status === 'needs_attention' && s.steps.payment.state === 'succeeded',
+      },
+      'recon waiting': {
+        request: (run) => validRequest(`ord_oc_prop_${run}`),
+        ready: (s) =>
+          s.status === 'awaiting_recon' &&
+          Boolean(s.steps.recon.deadline) &&
+          (s.steps.recon.detail ?? '').startsWith('no reversal yet'),
+      },
+      'settlement waiting': {
+        request: (run) => ({
+          ...validRequest(`ord_oc_prop_${run}`),
+          payment: { provider: 'circle', paymentId: pendingPayment },
+          impact: null,
+          recon: null,
+        }),
+        ready: (s) =>
+          s.status === 'awaiting_settlement' &&
+          Boolean(s.steps.payment.deadline) &&
+          (s.steps.payment.detail ?? '').includes('waiting for Circle'),
+      },
+    };
+    const activities = succeedingActivities({
+      cancelStripeClimateOrder: (input) =>
+        input.orderId.endsWith('blocked')
+          ? permanent(ErrorType.WindowClosed, 'created 25 h ago')()
+          : succeedingActivities().cancelStripeClimateOrder(input),
+      getCircleCancelStatus: (input) =>
+        input.paymentId === pendingPayment
+          ? Promise.resolve({ cancelId: 'cancel-1', status: 'pending' })
+          : succeedingActivities().getCircleCancelStatus(input),
+      findReconReversal: none,
+    });
+
+    // Overrides applied, by saga, action and how they came: the waiting sagas must have applied extendDeadline,
+    // confirmRecon and skipStep, or this test would only show that senseless overrides are refused.
+    const applied = new Map<string, number>();
+    const count = (key: string, n: number) => applied.set(key, (applied.get(key) ?? 0) + n);
+    const extend = (step: 'payment' | 'recon', duration: number | string) => ({ step, duration, ...who });
+    const send = (action: Action, input: unknown, asSignal: boolean) => ({ action, input, asSignal });
+    const examples: Array<[{ saga: Waiting; messages: Array<ReturnType<typeof send>> }]> = [
+      // The inputs that broke sagas (or this test) before: a message after the skip that let the saga finish; an
+      // extension past any date, as a signal; markdown in the evidence.
+      [
+        {
+          saga: 'carbon blocked',
+          messages: [
+            send('skipStep', { step: 'carbon', ...who }, false),
+            send('retryStep', { step: 'carbon', ...who }, false),
+            send('abort', who, true),
+          ],
+        },
+      ],
+      [
+        {
+          saga: 'carbon blocked',
+          messages: [
+            send('extendDeadline', extend('recon', '100000000d'), true),
+            send('skipStep', { step: 'carbon', evidence: 'x\n## APPROVED [ok](https://e.x)', ...who }, false),
+          ],
+        },
+      ],
+      // Every override a waiting saga applies, as update and as signal, at least once whatever is generated.
+      [
+        {
+          saga: 'recon waiting',
+          messages: [
+            // Past the saga's horizon: refused by the schema, before it could break the date arithmetic.
+            send('extendDeadline', extend('recon', '100000000d'), true),
+            send('extendDeadline', extend('recon', '100000000d'), false),
+            send('extendDeadline', extend('recon', '2d'), false),
+            send('extendDeadline', extend('recon', 3_600_000), true),
+            send('confirmRecon', { ...who, evidence: 'x\n## APPROVED [ok](https://e.x)' }, false),
+          ],
+        },
+      ],
+      [
+        {
+          saga: 'recon waiting',
+          messages: [
+            send('circleCancelSettled', { paymentId: 42 }, true),
+            send('confirmRecon', { ...who, evidence: 'FIN-7' }, true),
+          ],
+        },
+      ],
+      [
+        {
+          saga: 'recon waiting',
+          messages: [
+            send('extendDeadline', extend('recon', '89d'), true),
+            send('skipStep', { step: 'recon', ...who }, false),
+          ],
+        },
+      ],
+      [{ saga: 'recon waiting', messages: [send('skipStep', { step: 'recon', evidence: '|', ...who }, true)] }],
+      [
+        {
+          saga: 'settlement waiting',
+          messages: [
+            send('extendDeadline', extend('payment', '1d'), false),
+            send('circleCancelSettled', null, true),
+            send('skipStep', { step: 'payment', ...who }, true),
+          ],
+        },
+      ],
+      [
+        {
+          saga: 'settlement waiting',
+          messages: [
+            send('extendDeadline', extend('payment', 1), true),
+            send('skipStep', { step: 'payment', ...who }, false),
+          ],
+        },
+      ],
+    ];
     let run = 0;
-    await withSagaWorker(env, succeedingActivities({ cancelStripeClimateOrder: carbon }), async (taskQueue) => {
+    await withSagaWorker(env, activities, async (taskQueue) => {
       await fc.assert(
-        fc.asyncProperty(scenario, async ({ blocked, messages }) => {
-          const request = { ...validRequest(`ord_oc_prop_${++run}`), impact: null, recon: null };
-          if (blocked) request.carbon = { provider: 'stripe_climate', orderId: `climorder_prop${run}blocked` };
+        fc.asyncProperty(scenario, async ({ saga, messages }) => {
+          const request = sagas[saga].request(++run);
           const handle = await start(taskQueue, request);
-          await waitForStatus(handle, (s) => s.status === 'needs_attention' && s.steps.payment.state === 'succeeded');
+          await waitForStatus(handle, sagas[saga].ready);
+          await settled(handle);
+          const accepted = new Map<string, number>();
           for (const { action, input: arg, asSignal } of messages) {
-            const err = await (
-              asSignal ? handle.signal(action, arg) : handle.executeUpdate(action, { args: [arg] })
-            ).then(
+            const sent = asSignal
+              ? handle.signal(action, arg)
+              : handle.executeUpdate(action, { args: [arg] }).then(() => {
+                  accepted.set(action, (accepted.get(action) ?? 0) + 1);
+                });
+            const err = await sent.then(
               () => undefined,
               (e: unknown) => e,
             );
@@ -452,53 +609,85 @@ describe('no input breaks the saga', () => {
             }
             // Refused with a reason, or accepted: never a failed workflow task or a timeout.
             if (err) expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+            await settled(handle);
+            expect((await handle.query(statusQuery)).orderId).toBe(request.orderId);
           }
           const status = await handle.query(statusQuery);
           expect(status.orderId).toBe(request.orderId);
           if (status.status !== 'completed' && status.status !== 'aborted') {
-            await handle.executeUpdate('abort', { args: [who] }).catch(() => undefined);
+            await handle.executeUpdate(abortUpdate, { args: [who] }).then(
+              () => accepted.set('cleanup', 1),
+              () => undefined,
+            );
           }
           const result = await handle.result();
           expect(['completed', 'aborted']).toContain(result.outcome);
+          // No handler threw: every workflow task completed (a task that raced a message the server had just taken,
+          // and was refused for it, is Temporal's own and is retried at once).
+          const failed = ((await handle.fetchHistory()).events ?? []).filter(
+            (e) =>
+              e.workflowTaskFailedEventAttributes &&
+              e.workflowTaskFailedEventAttributes.cause !==
+                temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+          );
+          expect(failed.map((e) => e.workflowTaskFailedEventAttributes?.failure?.message)).toEqual([]);
+          for (const action of OVERRIDE_ACTIONS) {
+            const all = result.overrides.filter((o) => o.action === action).length;
+            const byUpdate = accepted.get(action) ?? 0;
+            // The cleanup abort above is no message of the test's.
+            const cleanup = action === 'abort' ? (accepted.get('cleanup') ?? 0) : 0;
+            count(`${saga}: ${action} as update`, byUpdate);
+            count(`${saga}: ${action} as signal`, all - byUpdate - cleanup);
+          }
         }),
-        {
-          numRuns: 20,
-          // The inputs that broke sagas (or this test) before: an extension past any date, as a signal; markdown in
-          // the evidence; a message after the skip that let the saga finish.
-          examples: [
-            [
-              {
-                blocked: true,
-                messages: [
-                  { action: 'skipStep' as const, input: { step: 'carbon', ...who }, asSignal: false },
-                  { action: 'retryStep' as const, input: { step: 'carbon', ...who }, asSignal: false },
-                  { action: 'abort' as const, input: who, asSignal: true },
-                ],
-              },
-            ],
-            [
-              {
-                blocked: true,
-                messages: [
-                  {
-                    action: 'extendDeadline' as const,
-                    input: { step: 'recon', duration: '100000000d', ...who },
-                    asSignal: true,
-                  },
-                  {
-                    action: 'skipStep' as const,
-                    input: { step: 'carbon', evidence: 'x\n## APPROVED [ok](https://e.x)', ...who },
-                    asSignal: false,
-                  },
-                ],
-              },
-            ],
-          ],
-        },
+        { numRuns: 48, examples },
       );
     });
-  });
+    const wanted = [
+      ...['extendDeadline', 'confirmRecon', 'skipStep'].map((a) => `recon waiting: ${a}`),
+      ...['extendDeadline', 'skipStep'].map((a) => `settlement waiting: ${a}`),
+    ].flatMap((key) => [`${key} as update`, `${key} as signal`]);
+    expect(wanted.filter((key) => !applied.get(key))).toEqual([]);
+  }, 240_000);
 });
+
+/**
+ * Waits until the saga has taken in everything sent to it: no workflow task due and no activity in flight (or the run
+ * has closed). The time-skipping server cannot take a read's cancellation when the read answered while the workflow
+ * task that cancels it ran (it refuses the task's completion with ACTIVITY_UNKNOWN and the run stalls); a real server
+ * records the cancel request and goes on. So messages that may cut a read short are sent when no read is in flight.
+ */
+async function settled(handle: WorkflowHandle): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const closed = events.some(
+      (e) =>
+        e.workflowExecutionCompletedEventAttributes ||
+        e.workflowExecutionFailedEventAttributes ||
+        e.workflowExecutionTerminatedEventAttributes ||
+        e.workflowExecutionCanceledEventAttributes ||
+        e.workflowExecutionTimedOutEventAttributes,
+    );
+    let taskDue = false;
+    for (let i = events.length - 1; i >= 0 && !events[i]!.workflowTaskCompletedEventAttributes; i--) {
+      if (events[i]!.workflowTaskScheduledEventAttributes) taskDue = true;
+    }
+    const inFlight = new Set<string>();
+    for (const e of events) {
+      if (e.activityTaskScheduledEventAttributes) inFlight.add(String(e.eventId));
+      const ended =
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes ??
+        e.activityTaskCanceledEventAttributes;
+      if (ended) inFlight.delete(String(ended.scheduledEventId));
+    }
+    if (closed || (!taskDue && inFlight.size === 0)) return;
+    if (Date.now() > deadline) throw new Error(`${handle.workflowId} did not settle in 15 s`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 describe('search attributes come from the workflow itself', () => {
   it('keeps RefundErrorType current: the blocked step’s error type, then none', async () => {
