@@ -4,7 +4,7 @@
  * sandboxes as a separate process with persistence, the API and worker processes running the compiled package — each
  * a process the suite can kill and start again.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
@@ -82,6 +82,8 @@ async function startDevServer(dir: string, log: (line: string) => void): Promise
 
 /** A self-hosted cluster: four services as processes on PostgreSQL (`./cluster`). */
 async function startCluster(dir: string, log: (line: string) => void): Promise<TemporalServer> {
+  // The suite's own directory (mkdtemp makes it private): PostgreSQL runs as its own user and must pass through it.
+  chmodSync(dir, 0o711);
   const cluster = await startTemporalCluster(join(dir, 'cluster'), REFUND_SEARCH_ATTRIBUTES, log);
   const restart = (signal: NodeJS.Signals): ServerFault => ({
     name: `all four services ${signal}`,

@@ -143,8 +143,8 @@ class RefundSaga {
     settlement?: 'confirmed' | 'paid';
     amount?: Amount;
     byThisSaga?: boolean;
-    /** An operator skipped the wait while the cancel was still pending: it stands, its settlement unseen. */
-    skippedPending?: boolean;
+    /** What Circle last said of the cancel. */
+    lastRead?: CircleCancelState['status'];
   } = {};
   private carbon?: CarbonCancelResult;
   private impact?: ImpactCancelResult;
@@ -389,7 +389,14 @@ class RefundSaga {
     const found = await this.readPivot([idempotencyKey, ...earlierKeys]);
     if (found?.status === 'none') return;
     this.pivotPassed = true;
-    if (found) this.payment = { cancelId: found.cancelId, amount: found.amount, byThisSaga: found.byThisSaga };
+    if (found) {
+      this.payment = {
+        cancelId: found.cancelId,
+        amount: found.amount,
+        byThisSaga: found.byThisSaga,
+        lastRead: found.status,
+      };
+    }
     this.saga.update('payment', {
       detail: found
         ? `Circle holds cancel ${found.cancelId} (${found.status}); left for manual handling`
@@ -624,7 +631,12 @@ class RefundSaga {
   /** Circle settles the accepted cancel later; the saga cannot complete before it is confirmed. */
   private async awaitSettlement(accepted: CircleCancelState): Promise<void> {
     const { paymentId } = this.request.payment;
-    this.payment = { cancelId: accepted.cancelId, amount: accepted.amount, byThisSaga: accepted.byThisSaga };
+    this.payment = {
+      cancelId: accepted.cancelId,
+      amount: accepted.amount,
+      byThisSaga: accepted.byThisSaga,
+      lastRead: accepted.status,
+    };
     let status = accepted.status;
     const outcome = await this.pollUntil(
       'payment',
@@ -646,6 +658,7 @@ class RefundSaga {
           );
           if (!read.ok) return read;
           status = read.value.status;
+          this.payment.lastRead = status;
         }
         if (status === 'confirmed' || status === 'paid') return { ok: true, value: 'done' };
         if (status !== 'failed') {
@@ -673,7 +686,6 @@ class RefundSaga {
         detail: status === 'paid' ? 'cancel settled: refunded' : 'cancel settled: voided',
       });
     } else if (outcome === 'skip') {
-      this.payment.skippedPending = status === 'pending';
       this.markSkipped('payment');
     }
   }
@@ -765,13 +777,23 @@ class RefundSaga {
       return this.pivotPassed ? 'left_for_manual_handling' : 'not_started';
     };
     const { request } = this;
-    // A skipped settlement wait leaves the accepted cancel standing: it reversed the payment, unless Circle failed it.
     const paymentReversal = this.payment.byThisSaga === false ? 'already_reversed' : 'reversed';
+    // An operator's skip of the payment does not undo a cancel Circle accepted and did not fail: it reversed the
+    // payment (its settlement unseen); only a cancel Circle failed leaves the skip as what happened.
+    const cancelStands =
+      !!this.payment.cancelId && this.payment.lastRead !== 'failed' && this.payment.lastRead !== 'none';
+    const paymentSkipped = view.overrides.some((o) => o.action === 'skipStep' && o.step === 'payment');
+    const outcomes: Record<StepName, StepOutcome> = {
+      payment: cancelStands && paymentSkipped ? paymentReversal : stepOutcome('payment', paymentReversal),
+      carbon: stepOutcome('carbon', this.carbon?.outcome),
+      impact: stepOutcome('impact', this.impact?.outcome),
+      recon: stepOutcome('recon'),
+    };
     const result: RefundResult = {
       orderId: request.orderId,
       outcome,
       payment: {
-        outcome: this.payment.skippedPending ? paymentReversal : stepOutcome('payment', paymentReversal),
+        outcome: outcomes.payment,
         paymentId: request.payment.paymentId,
         cancelId: this.payment.cancelId,
         settlement: this.payment.settlement,
@@ -780,7 +802,7 @@ class RefundSaga {
         ...(this.truthful && { requestedAmount: request.amount }),
       },
       carbon: {
-        outcome: stepOutcome('carbon', this.carbon?.outcome),
+        outcome: outcomes.carbon,
         provider: request.carbon?.provider,
         resourceId: request.carbon
           ? request.carbon.provider === 'stripe_climate'
@@ -793,14 +815,14 @@ class RefundSaga {
         detail: this.carbon?.detail,
       },
       impact: {
-        outcome: stepOutcome('impact', this.impact?.outcome),
+        outcome: outcomes.impact,
         userId: request.impact?.userId,
         timeUtc: request.impact?.timeUtc,
         cancelledOn: this.impact?.cancelledOn,
         reversed: this.impact?.reversed,
       },
-      recon: { outcome: stepOutcome('recon'), ...this.recon, evidence: this.saga.evidence.recon },
-      leftForManualHandling: this.pivotPassed ? STEPS.filter((s) => stepOutcome(s) === 'left_for_manual_handling') : [],
+      recon: { outcome: outcomes.recon, ...this.recon, evidence: this.saga.evidence.recon },
+      leftForManualHandling: this.pivotPassed ? STEPS.filter((s) => outcomes[s] === 'left_for_manual_handling') : [],
       overrides: view.overrides,
       startedAt: view.startedAt,
       completedAt: view.completedAt!,

@@ -271,6 +271,35 @@ describe('a skipped settlement wait', () => {
     expect(result.overrides.map((o) => o.action)).toEqual(['skipStep']);
   });
 
+  it('reports the accepted cancel as reversed when an abort overtakes a skip of the settlement wait', async () => {
+    let reads = 0;
+    // The second read is in flight (1.5 s, real time) when the skip cuts it short: the saga waits for it to answer,
+    // and the abort arrives meanwhile.
+    const read = () =>
+      ++reads === 1
+        ? pendingForever('pending')()
+        : new Promise<CircleCancelState>((resolve) =>
+            setTimeout(() => resolve({ cancelId: 'cancel-1', status: 'pending', amount: USD('12.60') }), 1500),
+          );
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ getCircleCancelStatus: read }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest(nextOrder()), { pollInitialMs: 1000 });
+        await waitForStatus(handle, (s) => s.steps.payment.state === 'waiting');
+        await env.sleep(1500);
+        await waitForStatus(handle, () => reads >= 2);
+        await handle.executeUpdate(skipStepUpdate, {
+          args: [{ step: 'payment', evidence: 'Circle dashboard shows the void', ...who }],
+        });
+        await handle.executeUpdate(abortUpdate, { args: [who] });
+        return handle.result();
+      },
+    );
+    expect(result.overrides.map((o) => o.action)).toEqual(['skipStep', 'abort']);
+    expect(result.payment).toMatchObject({ outcome: 'reversed', cancelId: 'cancel-1', amount: USD('12.60') });
+  });
+
   it('reports the payment as skipped when Circle settled the cancel as failed and an operator refunded by hand', async () => {
     const result = await withSagaWorker(
       env,
