@@ -151,6 +151,70 @@ describe('operator CLI over the real stack', () => {
     expect(ended).toMatchObject({ code: 1, err: 'refund-saga: rejected: the saga has ended (completed)' });
   });
 
+  it('applies an extendDeadline sent twice with one --id once: the deadline moves once, one override is listed', async () => {
+    const { env, sandboxes, taskQueue } = stack();
+    const request = { ...seedOrder(sandboxes), recon: null };
+    // Circle settles this cancel in an hour, and is next read in an hour (an extension reads it at once): the payment
+    // step waits, with its deadline, for the whole test.
+    sandboxes.circle.addFixtures({ payments: [{ id: request.payment.paymentId, settleDelayMs: 3_600_000 }] });
+    const { workflowId } = await startRefund(env.client, request, {
+      taskQueue,
+      sagaOptions: { pollInitialMs: 3_600_000, settlementDeadlineMs: 600_000 },
+    });
+    const status = async () => {
+      const shown = await cli('status', request.orderId, '-o', 'json');
+      expect(shown.code).toBe(0);
+      return JSON.parse(shown.out) as SagaStatusView;
+    };
+    try {
+      const deadline = Date.now() + 15_000;
+      let waiting = await status();
+      while (!(waiting.steps.payment.state === 'waiting' && waiting.steps.payment.deadline) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        waiting = await status();
+      }
+      expect(waiting.steps.payment).toMatchObject({ state: 'waiting', deadline: expect.any(String) });
+      const before = Date.parse(waiting.steps.payment.deadline!);
+      const extend = [
+        'override',
+        request.orderId,
+        'extendDeadline',
+        '--step',
+        'payment',
+        '--duration',
+        '1h',
+        '--operator',
+        'ops',
+        '--reason',
+        'Circle slow',
+        '-o',
+        'json',
+      ];
+
+      const first = await cli(...extend, '--id', 'ticket-4711:extend');
+      expect(first.code).toBe(0);
+      const extended = JSON.parse(first.out) as SagaStatusView;
+      expect(Date.parse(extended.steps.payment.deadline!) - before).toBeGreaterThanOrEqual(3_600_000);
+      // Sent again with the same id (a retry after a lost answer): the first outcome, not a second hour.
+      const again = await cli(...extend, '--id', 'ticket-4711:extend');
+      expect(again.code).toBe(0);
+      expect((JSON.parse(again.out) as SagaStatusView).steps.payment.deadline).toBe(extended.steps.payment.deadline);
+      const now = await status();
+      expect(now.steps.payment.deadline).toBe(extended.steps.payment.deadline);
+      expect(now.overrides.filter((o) => o.action === 'extendDeadline')).toHaveLength(1);
+
+      // Without --id each command is its own override: the same command moves the deadline again.
+      expect((await cli(...extend)).code).toBe(0);
+      const twice = await status();
+      expect(
+        Date.parse(twice.steps.payment.deadline!) - Date.parse(extended.steps.payment.deadline!),
+      ).toBeGreaterThanOrEqual(3_600_000);
+      expect(twice.overrides.filter((o) => o.action === 'extendDeadline')).toHaveLength(2);
+    } finally {
+      await env.client.workflow.getHandle(workflowId).terminate('test over');
+    }
+  });
+
   it('lists with the blocked step’s error, filters by step, prints the next page token and follows it with --all', async () => {
     const { sandboxes } = stack();
     const stuck = seedOrder(sandboxes, { stripeAgeSeconds: 25 * 3600 });
