@@ -335,8 +335,9 @@ describe('operators stay in control through the API', () => {
 
   it('applies an extendDeadline sent twice with one Idempotency-Key once, and validates the key', async () => {
     const { env, sandboxes, taskQueue } = stack();
-    const request = { ...seedOrder(sandboxes), recon: null };
-    // Circle is next read in an hour: the payment step waits, with its deadline, for the whole test.
+    // Circle settles this cancel in an hour, and is next read in an hour (an extension reads it at once): the payment
+    // step waits, with its deadline, for the whole test.
+    const request = { ...seedOrder(sandboxes, { settleDelayMs: 3_600_000 }), recon: null };
     const { workflowId } = await startRefund(env.client, request, {
       taskQueue,
       sagaOptions: { pollInitialMs: 3_600_000, settlementDeadlineMs: 600_000 },

@@ -153,10 +153,9 @@ describe('operator CLI over the real stack', () => {
 
   it('applies an extendDeadline sent twice with one --id once: the deadline moves once, one override is listed', async () => {
     const { env, sandboxes, taskQueue } = stack();
-    const request = { ...seedOrder(sandboxes), recon: null };
     // Circle settles this cancel in an hour, and is next read in an hour (an extension reads it at once): the payment
     // step waits, with its deadline, for the whole test.
-    sandboxes.circle.addFixtures({ payments: [{ id: request.payment.paymentId, settleDelayMs: 3_600_000 }] });
+    const request = { ...seedOrder(sandboxes, { settleDelayMs: 3_600_000 }), recon: null };
     const { workflowId } = await startRefund(env.client, request, {
       taskQueue,
       sagaOptions: { pollInitialMs: 3_600_000, settlementDeadlineMs: 600_000 },

@@ -54,13 +54,16 @@ export const FAST_POLLING = {
 const randomId = () => Math.random().toString(36).slice(2, 10);
 
 /** Seeds one order's resources in the sandboxes and returns its refund request. */
-export function seedOrder(sandboxes: RunningSandboxes, options: { stripeAgeSeconds?: number } = {}) {
+export function seedOrder(
+  sandboxes: RunningSandboxes,
+  options: { stripeAgeSeconds?: number; settleDelayMs?: number } = {},
+) {
   const paymentId = crypto.randomUUID();
   const allocationId = crypto.randomUUID();
   const orderId = `climorder_${randomId()}`;
   const timeUtc = new Date(Date.now() - Math.floor(Math.random() * 1e9)).toISOString();
   const consumerReference = `consumer_${randomId()}`;
-  sandboxes.circle.addFixtures({ payments: [{ id: paymentId }] });
+  sandboxes.circle.addFixtures({ payments: [{ id: paymentId, settleDelayMs: options.settleDelayMs }] });
   sandboxes.stripeClimate.addFixtures({ orders: [{ id: orderId, ageSeconds: options.stripeAgeSeconds ?? 3600 }] });
   sandboxes.impactRecon.addFixtures({
     allocations: [
