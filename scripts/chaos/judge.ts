@@ -158,7 +158,7 @@ export function recovery(kills: number[], verdicts: SagaVerdict[]) {
   const anyProgress = verdicts.flatMap((v) => v.progress).sort((a, b) => a - b);
   const toNextTask: number[] = [];
   const affected: number[] = [];
-  const samples: Array<{ orderId: string; ms: number; inFlight: string }> = [];
+  const samples: Array<{ orderId: string; ms: number; inFlight: string; laterFaults: number }> = [];
   for (const kill of kills) {
     const next = anyProgress.find((t) => t > kill);
     if (next) toNextTask.push(next - kill);
@@ -168,12 +168,21 @@ export function recovery(kills: number[], verdicts: SagaVerdict[]) {
       const progress = verdict.progress.find((t) => t > kill);
       if (!progress) continue;
       affected.push(progress - kill);
-      samples.push({ orderId: verdict.orderId, ms: progress - kill, inFlight: spans.map((s) => s[2]).join(', ') });
+      // Faults that struck again before the saga moved: a chain of kills, not one slow recovery.
+      const laterFaults = kills.filter((k) => k > kill && k < progress).length;
+      samples.push({
+        orderId: verdict.orderId,
+        ms: progress - kill,
+        inFlight: spans.map((s) => s[2]).join(', '),
+        laterFaults,
+      });
     }
   }
+  // Recoveries no second fault overtook: how long one fault holds a saga up.
+  const alone = samples.filter((s) => s.laterFaults === 0).map((s) => s.ms);
   // The slowest recoveries, with what was in flight, to tell a lost activity from a lost workflow task.
   const slowest = samples.sort((a, b) => b.ms - a.ms).slice(0, 5);
-  return { toNextTask, affected, slowest };
+  return { toNextTask, affected, alone, slowest };
 }
 
 /** The p-th percentile (0–100) of `values`, or undefined for none. */
