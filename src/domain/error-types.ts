@@ -42,10 +42,11 @@ export const ErrorType = {
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 /**
- * Failures that say the provider did not act on the request (it refused, or our own read stopped before any change):
- * after any other failure, the provider may have acted.
+ * Failures that say the provider did not act on the request (it refused, our own read stopped before any change, or
+ * it replayed a failure stored under the key): after any other failure, the provider may have acted.
  */
 export const NOT_ACTED_ON: readonly ErrorType[] = [
+  ErrorType.DoNotRetry,
   ErrorType.WindowClosed,
   ErrorType.NotEligible,
   ErrorType.NotFound,

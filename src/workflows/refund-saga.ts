@@ -87,14 +87,36 @@ export const ERROR_TYPE_ATTRIBUTE_PATCH = 'error-type-attribute-1';
  */
 export const KEY_ROTATION_PATCH = 'key-rotation-1';
 
+/**
+ * Sagas started since this patch can have a step skipped while it waits for a new key; and when an operator skips the
+ * payment while Circle's accepted cancel is pending, they read Circle once before the result says what became of it
+ * (reversed by this saga, settled or not, unless Circle failed it).
+ */
+export const SKIPPED_PAYMENT_PATCH = 'skipped-payment-1';
+
+/** What the patches a saga was started under turn on. */
+interface Since {
+  /** {@link OPERATOR_CONTROL_PATCH} */
+  controlled?: boolean;
+  /** {@link ERROR_TYPE_ATTRIBUTE_PATCH} */
+  errorTypeAttribute?: boolean;
+  /** {@link KEY_ROTATION_PATCH} */
+  rotatesKeys?: boolean;
+  /** {@link SKIPPED_PAYMENT_PATCH} */
+  readsSkippedPayment?: boolean;
+}
+
 /** The recon window starts this long before the impact's cancellation, for clock skew between providers. */
 const RECON_SKEW_MS = 10 * 60_000;
 /** What an interrupted read returns: an operator's decision ended its step while it ran. */
 const CUT_SHORT = Symbol('cut short');
 /** The longest the saga reads Circle after a failed cancel before it calls the payment's state unknown. */
 const PIVOT_READ_BOUND_MS = 2 * 60_000;
-/** The first and the longest wait before a new key is sent after a failure stored under the last one. */
-const ROTATION_BACKOFF = { initialMs: 2_000, maxMs: 5 * 60_000 };
+/**
+ * New keys after failures stored under the last one: the first and the longest wait before one, and how many the saga
+ * sends in a row before an operator decides (about 8.5 minutes of backoff).
+ */
+const ROTATION = { initialMs: 2_000, maxMs: 5 * 60_000, maxKeys: 8 };
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; decision: 'skip' | 'abort' | 'confirmed' };
 /** New keys sent in a row after failures stored under the last one, since the first of their calls began. */
@@ -123,16 +145,12 @@ export async function refundSaga(input: RefundSagaInput): Promise<RefundResult> 
       ErrorType.InvalidOptions,
     );
   }
-  const controlled = patched(OPERATOR_CONTROL_PATCH);
-  const errorTypeAttribute = patched(ERROR_TYPE_ATTRIBUTE_PATCH);
-  return new RefundSaga(
-    parsed.data,
-    options.options,
-    true,
-    controlled,
-    errorTypeAttribute,
-    patched(KEY_ROTATION_PATCH),
-  ).run();
+  // In the order the patches were added: each call records its marker in a new saga's first task.
+  const since: Since = { controlled: patched(OPERATOR_CONTROL_PATCH) };
+  since.errorTypeAttribute = patched(ERROR_TYPE_ATTRIBUTE_PATCH);
+  since.rotatesKeys = patched(KEY_ROTATION_PATCH);
+  since.readsSkippedPayment = patched(SKIPPED_PAYMENT_PATCH);
+  return new RefundSaga(parsed.data, options.options, true, since).run();
 }
 
 class RefundSaga {
@@ -151,19 +169,21 @@ class RefundSaga {
   private recon: { recordId?: string; fundsDateTime?: string } = {};
   private pivotPassed = false;
 
+  private readonly controlled: boolean;
+  private readonly rotatesKeys: boolean;
+  private readonly readsSkippedPayment: boolean;
+
   constructor(
     private readonly request: RefundRequest,
     private readonly options: Required<RefundSagaOptions>,
     /** Started since {@link MONEY_TRUTH_PATCH}. */
     private readonly truthful: boolean,
-    /** Started since {@link OPERATOR_CONTROL_PATCH}. */
-    private readonly controlled = false,
-    /** Started since {@link ERROR_TYPE_ATTRIBUTE_PATCH}. */
-    errorTypeAttribute = false,
-    /** Started since {@link KEY_ROTATION_PATCH}. */
-    private readonly rotatesKeys = false,
+    since: Since = {},
   ) {
-    this.saga = new SagaRuntime(request, controlled, errorTypeAttribute);
+    this.controlled = since.controlled ?? false;
+    this.rotatesKeys = since.rotatesKeys ?? false;
+    this.readsSkippedPayment = since.readsSkippedPayment ?? false;
+    this.saga = new SagaRuntime(request, this.controlled, since.errorTypeAttribute ?? false);
     if (truthful) this.saga.pivot = 'untouched';
     this.installHandlers();
   }
@@ -275,7 +295,21 @@ class RefundSaga {
   private async abortOnCancellation(): Promise<RefundResult> {
     this.saga.abortByTemporal();
     if (!this.pivotPassed) await this.settlePivotBeforeAbort();
+    await this.readSkippedPayment();
     return this.finish('aborted');
+  }
+
+  /**
+   * An operator skipped the payment while this saga's accepted cancel was pending: Circle is read once, so the result
+   * says what became of the cancel, not what the last poll (up to `pollMaxMs` old) saw. Unreadable, the skip stands.
+   */
+  private async readSkippedPayment(): Promise<void> {
+    if (!this.readsSkippedPayment || !this.payment.cancelId || this.payment.lastRead !== 'pending') return;
+    if (!this.saga.view.overrides.some((o) => o.action === 'skipStep' && o.step === 'payment')) return;
+    const { idempotencyKey, earlierKeys } = this.keys('payment');
+    const found = await this.readPivot([idempotencyKey, ...earlierKeys]);
+    this.payment.lastRead = found?.status;
+    if (found?.status === 'confirmed' || found?.status === 'paid') this.payment.settlement = found.status;
   }
 
   private async runSteps(): Promise<RefundResult> {
@@ -303,6 +337,7 @@ class RefundSaga {
     if (!this.saga.abortRequested) await this.runImpact();
     if (!this.saga.abortRequested) await this.awaitRecon();
     await settlement;
+    await this.readSkippedPayment();
     return this.finish(this.saga.abortRequested ? 'aborted' : 'completed');
   }
 
@@ -436,7 +471,7 @@ class RefundSaga {
         const error = this.describeFailure(err);
         if (this.controlled) this.noteFailure(step, error);
         if (this.rotatesKeys && error.type === ErrorType.DoNotRetry) {
-          rotation ??= { since: calledAt, delayMs: ROTATION_BACKOFF.initialMs, keys: 0 };
+          rotation ??= { since: calledAt, delayMs: ROTATION.initialMs, keys: 0 };
           const next = await this.rotateKey(step, error, rotation);
           if (next === 'again') continue;
           if (next !== 'block') return { ok: false, decision: next };
@@ -451,8 +486,9 @@ class RefundSaga {
   /**
    * After a failure the provider stored under the step's key (`DoNotRetry`: the same key would replay it), starts a
    * new key generation and waits out a backoff before the next call, as a retry would; the call reads the provider's
-   * state before acting and checks the earlier keys, so a new key cannot cancel twice. Past the outage bound it says
-   * `block`, and the step waits for an operator; an abort or a decision ending the step during the wait is returned.
+   * state before acting and checks the earlier keys, so a new key cannot cancel twice. The step waits meanwhile, so an
+   * operator can skip it. Past the outage bound, or after {@link ROTATION}`.maxKeys` new keys, it says `block`, and the
+   * step waits for an operator; an abort or a decision ending the step during the wait is returned.
    */
   private async rotateKey(
     step: StepName,
@@ -460,24 +496,28 @@ class RefundSaga {
     rotation: Rotation,
   ): Promise<'again' | 'block' | 'skip' | 'abort' | 'confirmed'> {
     const elapsed = Date.now() - rotation.since;
-    if (elapsed + rotation.delayMs > this.options.outageEscalationMs) {
+    if (elapsed + rotation.delayMs > this.options.outageEscalationMs || rotation.keys >= ROTATION.maxKeys) {
       if (rotation.keys > 0) {
-        error.message += `; ${rotation.keys} new key(s) over ${formatDuration(elapsed)} met the same, so an operator's retryStep sends the next`;
+        error.message += `; ${rotation.keys} new key(s) over ${formatDuration(elapsed)} met the same: retryStep tries new keys again`;
       }
       return 'block';
     }
     const wait = rotation.delayMs;
-    rotation.delayMs = Math.min(wait * 2, ROTATION_BACKOFF.maxMs);
+    rotation.delayMs = Math.min(wait * 2, ROTATION.maxMs);
     rotation.keys += 1;
     this.saga.generations[step] += 1;
     this.saga.update(step, {
+      // Waiting, no call in flight: an operator can skip the step meanwhile.
+      ...(this.readsSkippedPayment && { state: 'waiting' as const }),
       detail: `the provider stored a failure under the last key (${error.message}); a new key in ${formatDuration(wait)}`,
     });
     await condition(() => this.saga.hasDecision(step), wait, {
       summary: `New ${step} key in ${formatDuration(wait)}: the provider stored a failure under the last one`,
     });
     const decision = this.saga.takeDecision(step);
-    return decision === 'skip' || decision === 'abort' || decision === 'confirmed' ? decision : 'again';
+    if (decision === 'skip' || decision === 'abort' || decision === 'confirmed') return decision;
+    if (this.readsSkippedPayment) this.saga.update(step, { state: 'in_progress' });
+    return 'again';
   }
 
   /**
@@ -781,7 +821,9 @@ class RefundSaga {
     // An operator's skip of the payment does not undo a cancel Circle accepted and did not fail: it reversed the
     // payment (its settlement unseen); only a cancel Circle failed leaves the skip as what happened.
     const cancelStands =
-      !!this.payment.cancelId && this.payment.lastRead !== 'failed' && this.payment.lastRead !== 'none';
+      this.readsSkippedPayment &&
+      !!this.payment.cancelId &&
+      ['pending', 'confirmed', 'paid'].includes(this.payment.lastRead ?? 'none');
     const paymentSkipped = view.overrides.some((o) => o.action === 'skipStep' && o.step === 'payment');
     const outcomes: Record<StepName, StepOutcome> = {
       payment: cancelStands && paymentSkipped ? paymentReversal : stepOutcome('payment', paymentReversal),

@@ -300,6 +300,35 @@ describe('a skipped settlement wait', () => {
     expect(result.payment).toMatchObject({ outcome: 'reversed', cancelId: 'cancel-1', amount: USD('12.60') });
   });
 
+  it('reads Circle before the result: a cancel Circle failed since the last poll leaves the payment skipped', async () => {
+    let failed = false;
+    const read = counted(() =>
+      Promise.resolve<CircleCancelState>({
+        cancelId: 'cancel-1',
+        status: failed ? 'failed' : 'pending',
+        amount: USD('12.60'),
+      }),
+    );
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ getCircleCancelStatus: read }),
+      async (taskQueue) => {
+        // The next poll is an hour away: only the read before the result can see the failure.
+        const handle = await start(taskQueue, validRequest('ord_mt_payment_skip_failed'), { pollInitialMs: 3_600_000 });
+        await waitForStatus(handle, (s) => s.steps.payment.state === 'waiting' && s.steps.recon.state === 'succeeded');
+        failed = true;
+        await handle.executeUpdate(skipStepUpdate, {
+          args: [{ step: 'payment', evidence: 'Circle failed the cancel; refunded by hand', ...who }],
+        });
+        const result = await handle.result();
+        await recordHistory('payment-skipped-while-pending-read-failed', handle);
+        return result;
+      },
+    );
+    expect(result.payment).toMatchObject({ outcome: 'skipped', cancelId: 'cancel-1' });
+    expect(read.calls.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('reports the payment as skipped when Circle settled the cancel as failed and an operator refunded by hand', async () => {
     const result = await withSagaWorker(
       env,
@@ -341,11 +370,9 @@ describe('keys that get past stored failures', () => {
     expect(result).toMatchObject({ outcome: 'completed', carbon: { outcome: 'reversed' }, overrides: [] });
     expect(stripe.calls.map(([input]) => input)).toEqual([
       expect.objectContaining({ idempotencyKey: carbonKey(workflowId, 1), earlierKeys: [] }),
-      expect.objectContaining({ idempotencyKey: carbonKey(workflowId, 2), earlierKeys: [carbonKey(workflowId, 1)] }),
-      expect.objectContaining({
-        idempotencyKey: carbonKey(workflowId, 3),
-        earlierKeys: [carbonKey(workflowId, 1), carbonKey(workflowId, 2)],
-      }),
+      // A key that replayed a stored failure made nothing: it is not asked again whether a cancel was its own.
+      expect.objectContaining({ idempotencyKey: carbonKey(workflowId, 2), earlierKeys: [] }),
+      expect.objectContaining({ idempotencyKey: carbonKey(workflowId, 3), earlierKeys: [] }),
     ]);
   });
 
@@ -381,9 +408,32 @@ describe('keys that get past stored failures', () => {
     // New keys after 2, 4, 8 and 16 s; the next wait (32 s) would pass the 60 s bound, so the step blocked on key 5.
     const keys = stripe.calls.map(([input]) => input.idempotencyKey);
     expect(keys).toEqual([1, 2, 3, 4, 5, 6].map((g) => carbonKey(workflowId, g)));
-    expect(stripe.calls.at(-1)![0]).toMatchObject({
-      earlierKeys: [1, 2, 3, 4, 5].map((g) => carbonKey(workflowId, g)),
-    });
+    expect(stripe.calls.at(-1)![0]).toMatchObject({ earlierKeys: [] });
+  });
+});
+
+describe('a step waiting for a new key', () => {
+  it('can be skipped by an operator: no call is in flight, and the step ends skipped', async () => {
+    const stripe = counted(() =>
+      permanent(ErrorType.DoNotRetry, 'stripe_climate: stored 500 replayed; Stripe-Should-Retry: false'),
+    );
+    const result = await withSagaWorker(
+      env,
+      succeedingActivities({ cancelStripeClimateOrder: stripe }),
+      async (taskQueue) => {
+        const handle = await start(taskQueue, validRequest('ord_mt_carbon_skip_waiting'), OUTAGE);
+        const waiting = await waitForStatus(handle, (s) => s.steps.carbon.state === 'waiting');
+        expect(waiting.steps.carbon.detail).toContain('a new key in');
+        await handle.executeUpdate(skipStepUpdate, {
+          args: [{ step: 'carbon', evidence: 'cancelled in the Stripe dashboard', ...who }],
+        });
+        const result = await handle.result();
+        await recordHistory('carbon-skipped-while-waiting-for-new-key', handle);
+        return result;
+      },
+    );
+    expect(result).toMatchObject({ outcome: 'completed', carbon: { outcome: 'skipped' } });
+    expect(stripe.calls).toHaveLength(1);
   });
 });
 

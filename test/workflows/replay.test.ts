@@ -17,6 +17,11 @@ import { workflowBundle } from '../support/temporal';
 describe('replay of recorded refundSaga histories', () => {
   const histories = recordedHistories();
 
+  it('has one history per workflow id (replay results are matched to files by it)', () => {
+    const ids = histories.map((h) => h.workflowId);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+  });
+
   it('has the recorded scenarios to replay', () => {
     expect(histories.map((h) => h.name)).toEqual(
       expect.arrayContaining([
@@ -34,6 +39,8 @@ describe('replay of recorded refundSaga histories', () => {
         'recon-mismatch-retried-now',
         'error-type-attribute-blocked-then-skipped',
         'stripe-stored-failure-new-key',
+        'carbon-skipped-while-waiting-for-new-key',
+        'payment-skipped-while-pending-read-failed',
       ]),
     );
   });
