@@ -281,6 +281,9 @@ describe('an abort while a cancel is in flight', () => {
       async (taskQueue) => {
         const handle = await start(taskQueue);
         await calling;
+        // Circle's settlement is read beside the carbon cancel: the abort waits for that read to be over, since the
+        // time-skipping server stalls a run whose read answers while a task cancelling it runs (a real server does not).
+        await waitForStatus(handle, (s) => s.steps.payment.state === 'succeeded');
         const answer = await handle.executeUpdate(abortUpdate, { args: [who] });
         // The abort was accepted, yet the saga waits for the call: still running a second later.
         await new Promise((resolve) => setTimeout(resolve, 1000));
