@@ -4,8 +4,7 @@
  * Usage: tsx scripts/ensure-chromium.ts   (prints the path; exits 1 with what to install when it cannot)
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { isExecutable, onPath } from '../src/stack/temporal-binaries';
 
 /** Where Debian's `chromium` package puts the browser. */
 export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
@@ -20,22 +19,6 @@ export class ChromiumUnavailableError extends Error {
 const WHAT_TO_INSTALL =
   "Install Debian's Chromium as root (`apt-get update && apt-get install -y chromium`), or set CHROMIUM_PATH to a " +
   'Chromium or Chrome executable.';
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, command))) return join(dir, command);
-  }
-  return undefined;
-}
 
 /** `CHROMIUM_PATH` → `/usr/bin/chromium` → `chromium` on PATH; `undefined` when none is there. */
 export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {

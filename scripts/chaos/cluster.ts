@@ -32,10 +32,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  accessSync,
   chmodSync,
   chownSync,
-  constants,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -48,12 +46,12 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { grpc, temporal } from '@temporalio/proto';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
-import { cacheRoot } from '../../src/stack/temporal-binaries';
+import { cacheRoot, isExecutable, onPath } from '../../src/stack/temporal-binaries';
 import { Managed, freePort, sleep } from './processes';
 
 /** The Temporal server release built with `go install`: the one inside the project's Temporal CLI (v1.5.1). */
@@ -119,22 +117,6 @@ const DYNAMIC_CONFIG: Record<string, unknown> = {
 };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, command))) return join(dir, command);
-  }
-  return undefined;
-}
 
 /** Runs a command to completion; resolves with its exit code and the tail of its output, logging a heartbeat. */
 function run(

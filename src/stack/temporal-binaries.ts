@@ -46,7 +46,8 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'refund-saga');
 }
 
-function isExecutable(path: string): boolean {
+/** Whether `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -55,7 +56,8 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+/** The first `command` on `env.PATH` this process may execute. */
+export function onPath(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, command);
