@@ -552,9 +552,15 @@ class RefundSaga {
     return result;
   }
 
+  /** Marks the step skipped, saying who skipped it, why, and on what evidence. */
   private markSkipped(step: StepName): void {
     const evidence = this.saga.evidence[step];
-    this.saga.update(step, { state: 'skipped', detail: `skipped by an operator${evidence ? `: ${evidence}` : ''}` });
+    const skip = [...this.saga.view.overrides].reverse().find((o) => o.action === 'skipStep' && o.step === step);
+    const who = skip ? `${skip.operator}: ${skip.reason}` : 'an operator';
+    this.saga.update(step, {
+      state: 'skipped',
+      detail: `skipped by ${who}${evidence ? ` (evidence: ${evidence})` : ''}`,
+    });
   }
 
   /** Blocks the step until an operator decides; the saga shows `needs_attention` meanwhile. */

@@ -14,6 +14,7 @@ import {
   ErrorType,
   retryStepUpdate,
   skipStepUpdate,
+  statusQuery,
   stepIdempotencyKey,
   stepIdempotencyUuid,
 } from '../../src/domain';
@@ -429,10 +430,14 @@ describe('a step waiting for a new key', () => {
         });
         const result = await handle.result();
         await recordHistory('carbon-skipped-while-waiting-for-new-key', handle);
-        return result;
+        return { ...result, detail: (await handle.query(statusQuery)).steps.carbon.detail };
       },
     );
     expect(result).toMatchObject({ outcome: 'completed', carbon: { outcome: 'skipped' } });
+    // The step says who skipped it and why, with the evidence.
+    expect(result.detail).toBe(
+      `skipped by ${who.operator}: ${who.reason} (evidence: cancelled in the Stripe dashboard)`,
+    );
     expect(stripe.calls).toHaveLength(1);
   });
 });
