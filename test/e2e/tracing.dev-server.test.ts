@@ -114,7 +114,9 @@ describe('tracing (OpenTelemetry over OTLP, dev server)', () => {
       const start = spans.find((s) => s.name === 'StartWorkflow:refundSaga');
       if (!start) return undefined;
       const inTrace = spans.filter((s) => s.traceId === start.traceId);
-      return inTrace.some((s) => s.name === 'RunActivity:findReconReversal') ? inTrace : undefined;
+      // The workflow's own span ends with the run and is exported after the activities' spans: wait for both.
+      const names = new Set(inTrace.map((s) => s.name));
+      return names.has('RunActivity:findReconReversal') && names.has('RunWorkflow:refundSaga') ? inTrace : undefined;
     }, 'the saga’s spans reach the collector');
 
     const names = trace.map((s) => `${s.service} ${s.name}`);
