@@ -51,7 +51,7 @@ import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { grpc, temporal } from '@temporalio/proto';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
-import { cacheRoot, isExecutable, onPath } from '../../src/stack/temporal-binaries';
+import { cacheRoot, isAlive, isExecutable, onPath } from '../../src/stack/temporal-binaries';
 import { Managed, freePort, sleep } from './processes';
 
 /** The Temporal server release built with `go install`: the one inside the project's Temporal CLI (v1.5.1). */
@@ -162,15 +162,6 @@ async function mustRun(
     throw new Error(`${options.what} failed (exit ${result.code}): ${command} ${args.join(' ')}\n${result.output}`);
   }
   return result.output;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs `work` while holding `lockDir` (mkdir is atomic), waiting for, or taking over from, another holder. */

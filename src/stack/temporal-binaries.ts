@@ -75,7 +75,8 @@ function explicitPath(variable: string, env: NodeJS.ProcessEnv): string | undefi
   return value;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid is alive. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
