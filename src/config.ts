@@ -178,6 +178,12 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
        * worker takes it. Short, so a killed worker's sagas move on in seconds; the SDK's default is 10 s.
        */
       WORKER_STICKY_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(3000),
+      /**
+       * How many sagas the worker keeps in memory between their workflow tasks. Sagas spend days waiting on timers, so
+       * the cache holds the active few and an evicted saga replays its history when it wakes (milliseconds for a saga's
+       * few hundred events); the SDK's default grows with the machine's memory and holds idle sagas at ~1 MB each.
+       */
+      WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
       /** Worker Deployment Versioning: `on` pins each saga to the build that started it; `off` for servers without it. */
       WORKER_VERSIONING: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
       WORKER_DEPLOYMENT_NAME: z.string().min(1).default('refund-saga'),
@@ -198,6 +204,7 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
     maxConcurrentActivities: parsed.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTasks: parsed.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     stickyQueueTimeoutMs: parsed.WORKER_STICKY_QUEUE_TIMEOUT_MS,
+    maxCachedWorkflows: parsed.WORKER_MAX_CACHED_WORKFLOWS,
   };
 }
 

@@ -24,7 +24,7 @@ import {
 import { REFUND_SEARCH_ATTRIBUTES } from '../domain';
 import { createLogger, temporalLogger } from '../logging';
 import type { Tracing } from '../telemetry';
-import { buildClients, sagaWorkerOptions } from '../worker';
+import { buildClients, sagaWorkerOptions, workerTuning } from '../worker';
 import { setCurrentCommand, setCurrentVersion } from '../worker/versioning';
 import { startSandboxes } from './sandboxes';
 import { registerSearchAttributes } from './search-attributes';
@@ -118,7 +118,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   const worker = await Worker.create(
     sagaWorkerOptions(
       buildClients(providers),
-      { connection, namespace, taskQueue, shutdownGraceTime: '5s' },
+      { connection, namespace, taskQueue, ...workerTuning(settings), shutdownGraceTime: '5s' },
       { version: settings.versioning, tracing },
     ),
   );

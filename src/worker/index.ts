@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { workerConfig } from '../config';
 import type { Tracing } from '../telemetry';
 import { CircleClient, type CircleClientConfig } from '../providers/circle/client';
 import { ImpactReconClient, type ImpactReconClientConfig } from '../providers/impact-recon/client';
@@ -85,5 +86,21 @@ export function sagaWorkerOptions(
     },
     sinks: tracing?.sinks ?? NO_TRACING_SINKS,
     ...overrides,
+  };
+}
+
+/** The worker options the settings tune: concurrency, the sticky queue and the workflow cache. */
+export function workerTuning(
+  settings: Pick<
+    ReturnType<typeof workerConfig>,
+    'maxConcurrentActivities' | 'maxConcurrentWorkflowTasks' | 'stickyQueueTimeoutMs' | 'maxCachedWorkflows'
+  >,
+) {
+  return {
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+    stickyQueueScheduleToStartTimeout: settings.stickyQueueTimeoutMs,
+    maxCachedWorkflows: settings.maxCachedWorkflows,
+    shutdownGraceTime: '10s',
   };
 }

@@ -7,7 +7,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { logConfig, providerConfig, temporalConfig, workerConfig, type TemporalFlags } from '../config';
 import { createLogger, temporalLogger, type Logger } from '../logging';
 import type { Tracing } from '../telemetry';
-import { buildClients, sagaWorkerOptions, type SagaWorkerVersion } from './index';
+import { buildClients, sagaWorkerOptions, workerTuning, type SagaWorkerVersion } from './index';
 import { currentBuildId, setCurrentCommand } from './versioning';
 
 export async function runWorker(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
@@ -32,10 +32,7 @@ export async function runWorker(flags: TemporalFlags = {}, tracing?: Tracing): P
         connection,
         namespace: temporal.namespace,
         taskQueue: temporal.taskQueue,
-        maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
-        maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
-        stickyQueueScheduleToStartTimeout: settings.stickyQueueTimeoutMs,
-        shutdownGraceTime: '10s',
+        ...workerTuning(settings),
       },
       { version: settings.versioning, tracing },
     ),
