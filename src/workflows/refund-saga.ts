@@ -94,6 +94,14 @@ export const KEY_ROTATION_PATCH = 'key-rotation-1';
  */
 export const SKIPPED_PAYMENT_PATCH = 'skipped-payment-1';
 
+/**
+ * Sagas started since this patch cost only what they must: search attributes are written when the status, attention
+ * or error type changes, at most once per workflow task (see `SagaRuntime`), and a step is `awaiting_*` once a poll
+ * found it not done. It is the only marker such a saga records: it implies every patch before it, so a new saga's
+ * first task records one marker instead of six.
+ */
+export const LEAN_PATCH = 'lean-1';
+
 /** What the patches a saga was started under turn on. */
 interface Since {
   /** {@link OPERATOR_CONTROL_PATCH} */
@@ -104,6 +112,8 @@ interface Since {
   rotatesKeys?: boolean;
   /** {@link SKIPPED_PAYMENT_PATCH} */
   readsSkippedPayment?: boolean;
+  /** {@link LEAN_PATCH} */
+  lean?: boolean;
 }
 
 /** The recon window starts this long before the impact's cancellation, for clock skew between providers. */
@@ -130,7 +140,9 @@ function invalid(type: ErrorType, what: string, error: z.ZodError): ApplicationF
 
 /** The refund saga. */
 export async function refundSaga(input: RefundSagaInput): Promise<RefundResult> {
-  const truthful = patched(MONEY_TRUTH_PATCH);
+  // Checked first: a saga started since it has no other marker; one started before it finds none, and reads on.
+  const lean = patched(LEAN_PATCH);
+  const truthful = lean || patched(MONEY_TRUTH_PATCH);
   const parsed = RefundRequestSchema.safeParse(input.request);
   if (!parsed.success) throw invalid(ErrorType.InvalidRequest, 'refund request', parsed.error);
   if (!truthful) return new RefundSaga(parsed.data, { ...SAGA_OPTION_DEFAULTS, ...input.options }, false).run();
@@ -145,12 +157,26 @@ export async function refundSaga(input: RefundSagaInput): Promise<RefundResult> 
       ErrorType.InvalidOptions,
     );
   }
-  // In the order the patches were added: each call records its marker in a new saga's first task.
+  return new RefundSaga(parsed.data, options.options, true, lean ? SINCE_LEAN : patchesBeforeLean()).run();
+}
+
+/** Everything on: a saga started since {@link LEAN_PATCH}. */
+const SINCE_LEAN: Since = {
+  controlled: true,
+  errorTypeAttribute: true,
+  rotatesKeys: true,
+  readsSkippedPayment: true,
+  lean: true,
+};
+
+/** What a saga started before {@link LEAN_PATCH} turned on, read from its markers. */
+function patchesBeforeLean(): Since {
+  // In the order the patches were added: each call found its marker in the saga's first task.
   const since: Since = { controlled: patched(OPERATOR_CONTROL_PATCH) };
   since.errorTypeAttribute = patched(ERROR_TYPE_ATTRIBUTE_PATCH);
   since.rotatesKeys = patched(KEY_ROTATION_PATCH);
   since.readsSkippedPayment = patched(SKIPPED_PAYMENT_PATCH);
-  return new RefundSaga(parsed.data, options.options, true, since).run();
+  return since;
 }
 
 class RefundSaga {
@@ -183,7 +209,7 @@ class RefundSaga {
     this.controlled = since.controlled ?? false;
     this.rotatesKeys = since.rotatesKeys ?? false;
     this.readsSkippedPayment = since.readsSkippedPayment ?? false;
-    this.saga = new SagaRuntime(request, this.controlled, since.errorTypeAttribute ?? false);
+    this.saga = new SagaRuntime(request, this.controlled, since.errorTypeAttribute ?? false, since.lean ?? false);
     if (truthful) this.saga.pivot = 'untouched';
     this.installHandlers();
   }
@@ -284,6 +310,7 @@ class RefundSaga {
    */
   async run(): Promise<RefundResult> {
     if (!this.controlled) return this.runSteps();
+    this.saga.flushAttributes();
     try {
       return await this.runSteps();
     } catch (err) {
@@ -655,6 +682,7 @@ class RefundSaga {
         delay = this.options.pollInitialMs;
         continue;
       }
+      this.saga.waitingOn(step);
 
       const remaining = Date.parse(this.saga.step(step).deadline!) - Date.now();
       if (remaining <= 0) {

@@ -3,7 +3,13 @@
  * Temporal UI (current details and search attributes). Deterministic: only workflow time and workflow APIs.
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   CarbonProviderKey,
   CirclePaymentIdKey,
@@ -78,6 +84,13 @@ export function formatDuration(ms: number): string {
 
 const now = () => new Date().toISOString();
 
+/** Resolves at the next round of condition checks: after everything the current round woke has run. */
+function nextRound(): Promise<void> {
+  let checks = 0;
+  // The first check is made at once, the next in the next round.
+  return condition(() => checks++ > 0);
+}
+
 /** The mutable state of one saga run. */
 export class SagaRuntime {
   readonly view: SagaStatusView;
@@ -102,6 +115,10 @@ export class SagaRuntime {
   /** Search attribute values as the server holds them, by key, so only changes are upserted. */
   private readonly attributes = new Map<string, string | boolean>();
   private published = '';
+  /** Steps a poll found not done yet: the saga really waits on them (`awaiting_*`), not just reads once. */
+  private readonly waitedOn = new Set<StepName>();
+  /** How many times the state was published, so a flush can tell when a workflow task has settled. */
+  private publications = 0;
 
   /**
    * `controlled`: started since operator-control-1, so decisions are bound to their block, refusals are recorded and
@@ -112,6 +129,12 @@ export class SagaRuntime {
     private readonly controlled = false,
     /** Started since error-type-attribute-1: `RefundErrorType` is kept current. */
     private readonly errorTypeAttribute = false,
+    /**
+     * Started since lean-1: search attributes are written only when the status, attention or error type changes (the
+     * step goes with them, so a running saga's `RefundStep` is the step it set off from), at most once per workflow
+     * task, by {@link flushAttributes}; and `awaiting_*` means a poll found the step not done yet.
+     */
+    private readonly lean = false,
   ) {
     const at = now();
     const step = (applies: boolean): StepStatus => ({ state: applies ? 'pending' : 'not_applicable', attempts: 0 });
@@ -232,13 +255,25 @@ export class SagaRuntime {
     this.publish();
   }
 
+  /** Says that a poll of the step found it not done yet: the saga now waits on it. */
+  waitingOn(name: StepName): void {
+    if (!this.lean || this.waitedOn.has(name)) return;
+    this.waitedOn.add(name);
+    this.publish();
+  }
+
+  /** Whether the saga waits on the step: it is waiting, and (lean sagas) a poll has found it not done yet. */
+  private waits(name: StepName): boolean {
+    return this.step(name).state === 'waiting' && (!this.lean || this.waitedOn.has(name));
+  }
+
   /** The overall status, derived from the steps. */
   private deriveStatus(): SagaStatus {
     if (this.view.status === 'completed' || this.view.status === 'aborted') return this.view.status;
     const states = STEPS.map((s) => this.step(s).state);
     if (states.includes('blocked')) return 'needs_attention';
-    if (this.step('recon').state === 'waiting') return 'awaiting_recon';
-    if (this.step('payment').state === 'waiting' && STEPS.every((s) => s === 'payment' || this.isFinished(s))) {
+    if (this.waits('recon')) return 'awaiting_recon';
+    if (this.waits('payment') && STEPS.every((s) => s === 'payment' || this.isFinished(s))) {
       return 'awaiting_settlement';
     }
     return 'running';
@@ -255,13 +290,54 @@ export class SagaRuntime {
     this.view.status = status;
     this.view.completedAt = now();
     this.publish();
+    // The last task's attributes go out before the run completes, not after.
+    if (this.lean) this.upsertChanged(this.attributePairs());
+  }
+
+  /**
+   * Lean sagas: writes the search attributes that changed once a workflow task has settled (a round of condition
+   * checks passed without a new change), so a task that changes the state several times upserts once. Runs for the
+   * saga's life, in a scope Temporal's cancellation does not reach.
+   */
+  flushAttributes(): void {
+    if (!this.lean) return;
+    const flushing = CancellationScope.nonCancellable(async () => {
+      for (;;) {
+        await condition(() => this.attributePairs().length > 0);
+        for (let seen = -1; seen !== this.publications;) {
+          seen = this.publications;
+          await nextRound();
+        }
+        this.upsertChanged(this.attributePairs());
+      }
+    });
+    flushing.catch(() => undefined);
+  }
+
+  /**
+   * Lean sagas: the search attributes to write, by the rule of {@link lean}: none unless the status, attention or
+   * error type changed, else those with every changed one, the step included.
+   */
+  private attributePairs(): SearchAttributeUpdatePair[] {
+    const pairs: SearchAttributeUpdatePair[] = [
+      { key: RefundStatusKey, value: this.view.status },
+      { key: NeedsAttentionKey, value: this.view.status === 'needs_attention' },
+      { key: RefundErrorTypeKey, value: this.blockedErrorType() },
+      // Set by the start; a saga started another way writes them on its first task.
+      ...this.startAttributes(),
+    ];
+    const changed = pairs.filter(({ key, value }) => this.attributes.get(key.name) !== value);
+    return changed.length ? [...changed, { key: RefundStepKey, value: this.currentStep() }] : [];
   }
 
   /** Refreshes status and timestamps, the UI's current details, and the search attributes when they changed. */
   publish(): void {
     this.view.status = this.deriveStatus();
     this.view.updatedAt = now();
+    this.publications++;
     setCurrentDetails(this.markdown());
+    // Lean sagas write them when the workflow task settles (flushAttributes).
+    if (this.lean) return;
     const attributes = {
       status: this.view.status,
       step: this.currentStep(),
@@ -272,9 +348,7 @@ export class SagaRuntime {
         { key: RefundStatusKey, value: attributes.status },
         { key: RefundStepKey, value: attributes.step },
         { key: NeedsAttentionKey, value: attributes.attention },
-        { key: OrderIdKey, value: this.request.orderId },
-        { key: CarbonProviderKey, value: this.request.carbon?.provider ?? 'none' },
-        { key: CirclePaymentIdKey, value: this.request.payment.paymentId },
+        ...this.startAttributes(),
         ...(this.errorTypeAttribute ? [{ key: RefundErrorTypeKey, value: this.blockedErrorType() }] : []),
       ]);
       return;
@@ -291,6 +365,15 @@ export class SagaRuntime {
     ]);
   }
 
+  /** The attributes `startRefund` sets, which never change. */
+  private startAttributes(): SearchAttributeUpdatePair[] {
+    return [
+      { key: OrderIdKey, value: this.request.orderId },
+      { key: CarbonProviderKey, value: this.request.carbon?.provider ?? 'none' },
+      { key: CirclePaymentIdKey, value: this.request.payment.paymentId },
+    ];
+  }
+
   /** The error type of the blocked step (the first, in step order), or `none`. */
   private blockedErrorType(): string {
     const blocked = STEPS.find((s) => this.step(s).state === 'blocked');
@@ -301,7 +384,7 @@ export class SagaRuntime {
    * Upserts the attributes whose value differs from what the server holds: on the first task, whatever the start did
    * not set (a saga started by `temporal workflow start` gets them all, `CirclePaymentId` included); later, changes.
    */
-  private upsertChanged(pairs: SearchAttributeUpdatePair[]): void {
+  private upsertChanged(pairs: ReadonlyArray<SearchAttributeUpdatePair>): void {
     const changed = pairs.filter(({ key, value }) => this.attributes.get(key.name) !== value);
     if (!changed.length) return;
     for (const { key, value } of changed) this.attributes.set(key.name, value as string | boolean);

@@ -189,7 +189,7 @@ describe('retry means now, and decisions answer their own block', () => {
     const find = counted((call: number) => (call === 1 ? released.then(mismatch) : none()));
     await withSagaWorker(env, succeedingActivities({ findReconReversal: find }), async (taskQueue) => {
       const handle = await start(taskQueue, validRequest(nextOrder()), { pollInitialMs: MINUTE });
-      await waitForStatus(handle, (s) => s.status === 'awaiting_recon' && find.calls.length === 1);
+      await waitForStatus(handle, (s) => s.steps.recon.state === 'waiting' && find.calls.length === 1);
       await handle.executeUpdate(extendDeadlineUpdate, { args: [{ step: 'recon', duration: '1d', ...who }] });
       release();
       const blocked = await waitForStatus(handle, (s) => s.status === 'needs_attention');
@@ -209,7 +209,7 @@ describe('overrides take effect during a retrying read', () => {
       succeedingActivities({ findReconReversal: () => Promise.reject(new Error('recon feed: 503')) }),
       async (taskQueue) => {
         const handle = await start(taskQueue);
-        await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+        await waitForStatus(handle, (s) => s.steps.recon.state === 'waiting');
         const after = await handle.executeUpdate(skipStepUpdate, { args: [{ step: 'recon', ...who }] });
         return { skippedAt: Date.parse(after.updatedAt), result: await handle.result() };
       },
@@ -228,7 +228,7 @@ describe('overrides take effect during a retrying read', () => {
       async (taskQueue) => {
         const handle = await start(taskQueue);
         // The read has failed once and waits for its next attempt: the activity is being retried, not merely scheduled.
-        await waitForStatus(handle, (s) => s.status === 'awaiting_recon' && find.calls.length > 0);
+        await waitForStatus(handle, (s) => s.steps.recon.state === 'waiting' && find.calls.length > 0);
         const answer = await handle.executeUpdate(confirmReconUpdate, { args: [{ ...who, evidence }] });
         return { answer, confirmedAt: Date.parse(answer.updatedAt), result: await handle.result() };
       },
@@ -245,7 +245,7 @@ describe('overrides take effect during a retrying read', () => {
       succeedingActivities({ findReconReversal: () => Promise.reject(new Error('recon feed: 503')) }),
       async (taskQueue) => {
         const handle = await start(taskQueue);
-        await waitForStatus(handle, (s) => s.status === 'awaiting_recon');
+        await waitForStatus(handle, (s) => s.steps.recon.state === 'waiting');
         await handle.executeUpdate('abort', { args: [who] });
         return handle.result();
       },
