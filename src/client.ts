@@ -86,11 +86,11 @@ export class RequestConflictError extends Error {
 }
 
 /**
- * Validates the request and the saga options, and starts the order's saga. A second start for the same order with the
- * same request returns the existing saga, running (conflict policy `USE_EXISTING`) or finished (reuse policy
- * `REJECT_DUPLICATE`); it never starts another. Throws `InvalidRequestError` naming every bad field (options as
- * `options.<field>`) before anything is started, and {@link RequestConflictError} when the order's saga was started
- * with a different request.
+ * Validates the request and the saga options, and starts the order's saga: one server call. A second start for the
+ * same order with the same request returns the existing saga, running or finished; it never starts another (conflict
+ * policy `FAIL`, reuse policy `REJECT_DUPLICATE`: the server refuses, and the saga is read). Throws
+ * `InvalidRequestError` naming every bad field (options as `options.<field>`) before anything is started, and
+ * {@link RequestConflictError} when the order's saga was started with a different request.
  */
 export async function startRefund(
   client: Client,
@@ -99,20 +99,17 @@ export async function startRefund(
 ): Promise<StartedRefund> {
   const request = validateStart(input, options.sagaOptions);
   const workflowId = refundWorkflowId(request.orderId);
-  // Tells a fresh start from an attach to the running saga: only our start carries our token.
-  const startToken = randomUUID();
   const digest = requestDigest(request);
-  let handle: WorkflowHandle<typeof refundSaga>;
   try {
-    handle = await client.workflow.start<typeof refundSaga>('refundSaga', {
+    const handle = await client.workflow.start<typeof refundSaga>('refundSaga', {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId,
       // The options as given, not filled with defaults: the workflow resolves them itself, and the history shows what
       // the caller chose.
       args: [{ request, options: options.sagaOptions }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      memo: { startToken, requestDigest: digest },
+      memo: { requestDigest: digest },
       staticSummary: `Refund order ${request.orderId}, ${request.amount.value} ${request.amount.currency}`,
       staticDetails: staticDetails(request),
       typedSearchAttributes: [
@@ -125,27 +122,19 @@ export async function startRefund(
         { key: CirclePaymentIdKey, value: request.payment.paymentId },
       ],
     });
+    // Started by this call, with the attributes just given: nothing to read back.
+    return { workflowId, runId: handle.firstExecutionRunId, status: 'running', alreadyExisted: false };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    // The saga has finished (REJECT_DUPLICATE): the same request gets it back, a different one is refused.
-    const existing = await client.workflow.getHandle(workflowId).describe();
-    refuseDifferentRequest(workflowId, existing.memo, digest);
-    return {
-      workflowId,
-      runId: existing.runId,
-      status: statusOf(existing.typedSearchAttributes.get(RefundStatusKey)),
-      alreadyExisted: true,
-    };
   }
-  const description = await handle.describe();
-  const alreadyExisted = description.memo?.startToken !== startToken;
-  // Attached to the running saga (USE_EXISTING), which kept its own memo: compare the request that started it.
-  if (alreadyExisted) refuseDifferentRequest(workflowId, description.memo, digest);
+  // The order has a saga, running or finished: the same request gets it back, a different one is refused.
+  const existing = await client.workflow.getHandle(workflowId).describe();
+  refuseDifferentRequest(workflowId, existing.memo, digest);
   return {
     workflowId,
-    runId: description.runId,
-    status: statusOf(description.typedSearchAttributes.get(RefundStatusKey)),
-    alreadyExisted,
+    runId: existing.runId,
+    status: statusOf(existing.typedSearchAttributes.get(RefundStatusKey)),
+    alreadyExisted: true,
   };
 }
 

@@ -3,7 +3,7 @@
  * saga writes them only when its status, attention or error type changes, at most once per workflow task, and records
  * one patch marker.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,5 +117,37 @@ describe('search attributes cost one upsert per change of status', () => {
         ['RefundStatus', 'RefundStep'],
       ]);
     });
+  });
+});
+
+describe('a start costs one server call', () => {
+  it('starts a saga with one call, and reads the saga only when the order already has one', async () => {
+    const calls: string[] = [];
+    const connection = await Connection.connect({
+      address: env.address,
+      interceptors: [
+        (options, next) => {
+          calls.push(options.method_definition.path.split('/').pop()!);
+          return next(options);
+        },
+      ],
+    });
+    try {
+      const client = new Client({ connection });
+      await withSagaWorker(env, succeedingActivities(), async (taskQueue) => {
+        const request = validRequest(`ord_cost_${++orderSeq}`);
+        calls.length = 0; // the connection's own GetSystemInfo
+        const first = await startRefund(client, request, { taskQueue });
+        expect(first).toMatchObject({ status: 'running', alreadyExisted: false });
+        expect(calls).toEqual(['StartWorkflowExecution']);
+        calls.length = 0;
+        const again = await startRefund(client, request, { taskQueue });
+        expect(again).toMatchObject({ runId: first.runId, alreadyExisted: true });
+        expect(calls).toEqual(['StartWorkflowExecution', 'DescribeWorkflowExecution']);
+        await env.client.workflow.getHandle(first.workflowId).result();
+      });
+    } finally {
+      await connection.close();
+    }
   });
 });
