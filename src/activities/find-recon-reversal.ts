@@ -19,7 +19,10 @@ export type ReconLookup =
 
 export function reconActivities(impactRecon: ImpactReconClient) {
   return {
-    /** Reads every page of the window and reports a matching reversal, a mismatched one, or none yet. */
+    /**
+     * Reads every page of the window and reports a matching reversal, a mismatched one, or none yet. Heartbeats after
+     * each page past the first (and, like every activity, while a call runs long: `./heartbeat`).
+     */
     findReconReversal: async (input: FindReconReversalInput): Promise<ReconLookup> => {
       const { cancellationSignal: signal } = Context.current();
       try {
@@ -32,8 +35,11 @@ export function reconActivities(impactRecon: ImpactReconClient) {
           consumerReference: input.consumerReference,
           limit: 100,
         };
+        let pages = 0;
         for await (const page of impactRecon.pages(query, { signal })) {
           records.push(...page.data);
+          // A read of several pages says it is alive between them; a one-page read (each poll, mostly) costs none.
+          if (++pages > 1) Context.current().heartbeat({ pages, records: records.length });
         }
         const match = findReversal(original, records);
         if (match.kind === 'matched') {
