@@ -179,5 +179,18 @@ export default tseslint.config(
     files: ['**/*.mjs'],
     languageOptions: { globals: NODE_GLOBALS },
   },
+  {
+    // The bench worker (scripts/bench/worker.cjs) runs with plain node over dist/: CommonJS, no type information.
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { ...NODE_GLOBALS, require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   prettier,
 );
