@@ -88,8 +88,10 @@ export interface HistoryCount {
   /** attempt − 1 of each ActivityTaskStarted (the server writes the last attempt's). */
   activityRetries: number;
   timers: number;
-  /** UpsertWorkflowSearchAttributes (all but TemporalChangeVersion-only upserts, which Cloud exempts). */
+  /** UpsertWorkflowSearchAttributes, but the TemporalChangeVersion-only ones (Cloud exempts them). */
   upserts: number;
+  /** UpsertWorkflowSearchAttributes of TemporalChangeVersion alone (the SDK's with each patch): the metric counts them. */
+  versionUpserts: number;
   signals: number;
   updates: number;
   /** MarkerRecorded events, all names. */
@@ -120,6 +122,7 @@ export function countEvents(events: HistoryEvent[]): HistoryCount {
     activityRetries: 0,
     timers: 0,
     upserts: 0,
+    versionUpserts: 0,
     signals: 0,
     updates: 0,
     markers: 0,
@@ -151,7 +154,8 @@ export function countEvents(events: HistoryEvent[]): HistoryCount {
         const fields = Object.keys(
           e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
         );
-        if (!(fields.length && fields.every((f) => f === 'TemporalChangeVersion'))) c.upserts++;
+        if (fields.length && fields.every((f) => f === 'TemporalChangeVersion')) c.versionUpserts++;
+        else c.upserts++;
         break;
       }
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
@@ -181,7 +185,7 @@ export function countEvents(events: HistoryEvent[]): HistoryCount {
   c.billableMarkerBatches = billableBatches.size;
   const common = c.starts + c.activities + c.activityRetries + c.timers + c.upserts + c.signals + c.updates;
   c.billableActions = common + c.billableMarkerBatches + 2 * c.children;
-  c.serverActions = common + c.markerBatches + c.memoUpserts + 2 * c.children;
+  c.serverActions = common + c.versionUpserts + c.markerBatches + c.memoUpserts + 2 * c.children;
   return c;
 }
 
@@ -193,6 +197,16 @@ export function meanCounts(counts: HistoryCount[]): HistoryCount {
   return Object.fromEntries(
     keys.map((k) => [k, counts.reduce((n, c) => n + c[k], 0) / Math.max(1, counts.length)]),
   ) as unknown as HistoryCount;
+}
+
+/** The sum of each field over `counts`. */
+export function addCounts(counts: HistoryCount[]): HistoryCount {
+  return scaleCounts(meanCounts(counts), counts.length);
+}
+
+/** Each field times `factor`. */
+export function scaleCounts(counts: HistoryCount, factor: number): HistoryCount {
+  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v * factor])) as unknown as HistoryCount;
 }
 
 export function isTimerStarted(e: HistoryEvent): boolean {

@@ -14,6 +14,7 @@ import { NO_TRACING_SINKS } from '../../src/worker';
 import { sleep } from '../chaos/processes';
 import { admin } from '../chaos/scenarios';
 import {
+  addCounts,
   countEvents,
   countHistory,
   diffCounts,
@@ -22,6 +23,7 @@ import {
   meanCounts,
   percentile,
   rssMiB,
+  scaleCounts,
   scrapeActions,
   sum,
   type HistoryCount,
@@ -248,6 +250,9 @@ async function startAtRate(
   return { startedAt, maxLagMs };
 }
 
+/** The server's Prometheus counters trail by up to a second (measured): scrapes wait this long for a phase to settle. */
+const METRIC_SETTLE_MS = 2500;
+
 const sinceClause = (since: number) => `StartTime >= '${new Date(since - 1000).toISOString()}'`;
 
 /** Waits until visibility shows `expected` closed runs of the kind started since `since`, or `timeoutMs` passed. */
@@ -400,7 +405,8 @@ export async function runBatch(
 ): Promise<BatchOutcome> {
   await resetSandboxes(stack, 'immediate');
   const orders = await seedOrders(stack, label.replace(/[^a-z0-9]/gi, '').slice(0, 12), n);
-  await sleep(1000);
+  // The server publishes its counters about every second: let the last phase's settle.
+  await sleep(METRIC_SETTLE_MS);
   const errors: string[] = [];
   const actionsBefore = await scrapeActions(stack.metricsUrl);
   const cpuBefore = cpuNow(stack);
@@ -421,6 +427,7 @@ export async function runBatch(
   // Bounded: two minutes plus 300 ms a run (a burst of 500 sagas gets 4.5 minutes).
   await waitClosed(stack, kind, t0, startedAt.size, 120_000 + n * 300, label, log);
   const cpuAfter = cpuNow(stack);
+  await sleep(METRIC_SETTLE_MS);
   const actionsAfter = await scrapeActions(stack.metricsUrl);
 
   const runs = await listRuns(stack, kind, t0, new Set(startedAt.keys()));
@@ -501,14 +508,16 @@ export async function terminateAll(stack: BenchStack, ids: string[], label: stri
 export interface PollCycleResult {
   sagas: number;
   pollMs: number;
-  /** Cycles between the first recon wait and the last, summed over the sagas (exact, from the histories). */
+  /** Steady cycles (after the first) summed over the sagas, exact from the histories. */
   cycles: number;
   eventsPerCycle: number;
   billableActionsPerCycle: number;
   serverActionsPerCycle: number;
-  /** The cycle's events and actions by kind (mean per cycle). */
+  /** A steady cycle's events and actions by kind (mean per cycle). */
   perCycle: HistoryCount;
-  /** The server's counter between two scrapes, over the cycles the histories show between them. */
+  /** The first cycle after the wait began (mean over the sagas). */
+  firstCycle: HistoryCount;
+  /** The server's counter between two scrapes; its cycles are the timers it saw started in that window. */
   metric: {
     windowSeconds: number;
     cycles: number;
@@ -557,9 +566,10 @@ export async function runPollCycles(
     }
     await sleep(500);
   }
+  // The counters trail: let the sagas' first tasks reach them before the window opens.
+  await sleep(METRIC_SETTLE_MS);
   const metricA = await scrapeActions(stack.metricsUrl);
   const atA = Date.now();
-  const historiesA = await Promise.all(ids.map(fetch));
   log(`poll cycles: ${count} sagas polling recon every 2 s; waiting about ${cycles} cycles`);
   await sleep(cycles * 2000 + 1500);
   const metricB = await scrapeActions(stack.metricsUrl);
@@ -567,31 +577,24 @@ export async function runPollCycles(
   const historiesB = await Promise.all(ids.map(fetch));
   await terminateAll(stack, ids, 'poll cycles', log);
 
-  // Exact cycles: the events after the first recon timer up to and including the last one.
-  const slices: HistoryCount[] = [];
-  let totalCycles = 0;
+  // Exact cycles from the histories: a cycle runs from one recon timer (exclusive) to the next (inclusive). The first
+  // (it may carry the wait's one-off writes) is reported apart from the steady ones after it.
+  const first: HistoryCount[] = [];
+  const steady: HistoryCount[] = [];
+  let steadyCycles = 0;
   for (const h of historiesB) {
     const events = h.events ?? [];
     const timerAt = events.map((e, i) => (isTimerStarted(e) ? i : -1)).filter((i) => i >= 0);
-    if (timerAt.length < 2) continue;
-    const c = timerAt.length - 1;
-    totalCycles += c;
-    slices.push(countEvents(events.slice(timerAt[0]! + 1, timerAt[timerAt.length - 1]! + 1)));
+    if (timerAt.length >= 2) first.push(countEvents(events.slice(timerAt[0]! + 1, timerAt[1]! + 1)));
+    if (timerAt.length >= 3) {
+      steadyCycles += timerAt.length - 2;
+      steady.push(countEvents(events.slice(timerAt[1]! + 1, timerAt[timerAt.length - 1]! + 1)));
+    }
   }
-  const summed = slices.reduce<HistoryCount | undefined>(
-    (acc, s) =>
-      acc
-        ? (Object.fromEntries(
-            Object.keys(s).map((k) => [k, acc[k as keyof HistoryCount] + s[k as keyof HistoryCount]]),
-          ) as unknown as HistoryCount)
-        : s,
-    undefined,
-  );
-  const perCycle = Object.fromEntries(
-    Object.entries(summed ?? {}).map(([k, v]) => [k, v / Math.max(1, totalCycles)]),
-  ) as unknown as HistoryCount;
-  const windowCycles = historiesB.reduce((n, h, i) => n + timersOf(h) - timersOf(historiesA[i]!), 0);
+  const perCycle = scaleCounts(addCounts(steady), 1 / Math.max(1, steadyCycles));
+  // The counter's cycles are its own started timers (one per cycle), so its window needs no alignment.
   const metric = diffCounts(metricA, metricB);
+  const windowCycles = metric.command_StartTimer ?? 0;
   const perWindowCycle = (v: number) => v / Math.max(1, windowCycles);
 
   // The saga with the most polls, cut after its last timer: the history an evicted saga replays when it wakes.
@@ -608,11 +611,12 @@ export async function runPollCycles(
     result: {
       sagas: count,
       pollMs: 2000,
-      cycles: totalCycles,
+      cycles: steadyCycles,
       eventsPerCycle: perCycle.events,
       billableActionsPerCycle: perCycle.billableActions,
       serverActionsPerCycle: perCycle.serverActions,
       perCycle,
+      firstCycle: meanCounts(first),
       metric: {
         windowSeconds: (atB - atA) / 1000,
         cycles: windowCycles,
@@ -752,12 +756,15 @@ export async function runMemory(
   };
 }
 
-/** Replay cost of one history: a cold replay (a replay worker made for it) and warm replays (one worker, `reps`). */
+/**
+ * Replay cost of one history: warm (one replay worker replays it `reps` times, as a running worker replays an evicted
+ * workflow that wakes up) and per `Worker.runReplayHistory` call (a new replay worker each, after one discarded).
+ */
 export interface ReplayResult {
   workflowId: string;
   events: number;
-  coldMs: number;
   warmMsPerReplay: number;
+  perCallMs: number;
   reps: number;
 }
 
@@ -768,9 +775,10 @@ export async function timeReplay(
   reps: number,
 ): Promise<ReplayResult> {
   const options = { workflowBundle: { codePath: bundlePath }, sinks: NO_TRACING_SINKS };
-  const t = performance.now();
   await Worker.runReplayHistory(options, history, workflowId);
-  const coldMs = performance.now() - t;
+  const t = performance.now();
+  for (let i = 0; i < reps; i++) await Worker.runReplayHistory(options, history, workflowId);
+  const perCallMs = (performance.now() - t) / reps;
   const items = Array.from({ length: reps + 1 }, () => ({ workflowId, history }));
   const times: number[] = [];
   let last = performance.now();
@@ -786,8 +794,8 @@ export async function timeReplay(
   return {
     workflowId,
     events: history.events?.length ?? 0,
-    coldMs,
     warmMsPerReplay: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length),
+    perCallMs,
     reps: times.length,
   };
 }

@@ -352,7 +352,7 @@ function summarize(input: {
       2,
       (kind) => replay[`${kind}HappyPath`]?.warmMsPerReplay,
     ),
-    both('replay of a happy path, cold: new replay worker (ms)', 0, (kind) => replay[`${kind}HappyPath`]?.coldMs),
+    both('replay of a happy path, runReplayHistory call (ms)', 0, (kind) => replay[`${kind}HappyPath`]?.perCallMs),
     sagaOnly(
       `replay of a saga after ${poll.cycles ? Math.round(poll.cycles / poll.sagas) : '?'} recon polls, warm (ms; ${replay.sagaPolled?.events ?? '?'} events)`,
       2,
@@ -367,11 +367,12 @@ function summarize(input: {
     ['activities (scheduled)', h.activities],
     ['activity retries', h.activityRetries],
     ['timers', h.timers],
-    ['search attribute upserts', h.upserts],
+    ['search attribute upserts (but TemporalChangeVersion)', h.upserts],
     ['marker batches billed (side effects, local activities)', h.billableMarkerBatches],
     ['signals + updates', h.signals + h.updates],
     ['= billable actions (Cloud rules, from histories)', h.billableActions],
     ['heartbeats (metric; not in histories, billed by Cloud)', hb],
+    ['TemporalChangeVersion upserts (server counts, Cloud exempts)', h.versionUpserts],
     ['marker batches the server counts (command_BatchMarkers)', h.markerBatches],
     [`  of ${fmt(h.markers, 1)} markers, version (patch) markers`, h.versionMarkers],
     ['memo upserts (server counts, Cloud list does not name)', h.memoUpserts],
@@ -397,6 +398,8 @@ function summarize(input: {
       Object.entries(poll.metric.byTypePerCycle)
         .map(([t, v]) => `${t} ${fmt(v, 2)}`)
         .join(', '),
+    `First poll cycle after the wait began (saga): ${fmt(poll.firstCycle.events, 1)} events, ` +
+      `${fmt(poll.firstCycle.billableActions, 2)} billable actions (${fmt(poll.firstCycle.upserts, 2)} upserts)`,
   ].join('\n');
 
   const settingsEnv = { ...process.env, ...s.workerEnv };
