@@ -199,10 +199,13 @@ async function startAll(
   progress: (started: number) => void,
   errors: string[],
   concurrency = 50,
+  /** Awaited before each start; false skips the rest (the phase is over). */
+  gate: () => Promise<boolean> = () => Promise.resolve(true),
 ): Promise<Map<string, number>> {
   const startedAt = new Map<string, number>();
   let started = 0;
   await pool(orders, concurrency, async (order) => {
+    if (!(await gate())) return;
     const at = Date.now();
     try {
       await startOne(stack, kind, order, options);
@@ -275,6 +278,10 @@ async function waitClosed(
       () => closed,
     );
     if (closed >= expected) return closed;
+    if (!stack.worker.running) {
+      log(`${label}: the worker exited (${workerExitReason(stack)}): ${closed}/${expected} closed`);
+      return closed;
+    }
     if (Date.now() - began > timeoutMs) {
       log(
         `${label}: gave up waiting after ${((Date.now() - began) / 1000).toFixed(0)} s: ${closed}/${expected} closed`,
@@ -287,6 +294,23 @@ async function waitClosed(
     }
     await sleep(250);
   }
+}
+
+/** Why the worker process exited, from its last output. */
+export function workerExitReason(stack: BenchStack): string {
+  const out = stack.worker.output;
+  const line = /(?:UnexpectedError|Error \[[A-Z_]+\]|Error)[^\n]*/.exec(out)?.[0] ?? out.trim().split('\n').pop() ?? '';
+  const how = stack.worker.child?.signalCode ?? `exit ${stack.worker.child?.exitCode}`;
+  return `${how}: ${line.slice(0, 300)}`;
+}
+
+/** Starts the worker again when it is not running (it exited in an earlier phase); returns why it had exited. */
+export async function ensureWorker(stack: BenchStack, log: Log): Promise<string | undefined> {
+  if (stack.worker.running) return undefined;
+  const reason = workerExitReason(stack);
+  log(`the worker had exited (${reason}); starting it again`);
+  await stack.worker.start();
+  return reason;
 }
 
 const elapsed = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
@@ -367,6 +391,8 @@ export interface BatchResult {
   completed: number;
   /** Runs that ended otherwise, by status, and runs still open when the wait gave up. */
   notCompleted: Record<string, number>;
+  /** Why the worker process exited during the phase, if it did. */
+  workerExited?: string;
   startErrors: string[];
   /** First client start to last server close. */
   seconds: number;
@@ -403,6 +429,7 @@ export async function runBatch(
   label: string,
   log: Log,
 ): Promise<BatchOutcome> {
+  await ensureWorker(stack, log);
   await resetSandboxes(stack, 'immediate');
   const orders = await seedOrders(stack, label.replace(/[^a-z0-9]/gi, '').slice(0, 12), n);
   // The server publishes its counters about every second: let the last phase's settle.
@@ -426,6 +453,7 @@ export async function runBatch(
   }
   // Bounded: two minutes plus 300 ms a run (a burst of 500 sagas gets 4.5 minutes).
   await waitClosed(stack, kind, t0, startedAt.size, 120_000 + n * 300, label, log);
+  const workerExited = stack.worker.running ? undefined : workerExitReason(stack);
   const cpuAfter = cpuNow(stack);
   await sleep(METRIC_SETTLE_MS);
   const actionsAfter = await scrapeActions(stack.metricsUrl);
@@ -460,6 +488,7 @@ export async function runBatch(
       started: startedAt.size,
       completed,
       notCompleted,
+      ...(workerExited && { workerExited }),
       startErrors: errors,
       seconds,
       throughput: completed / seconds,
@@ -546,6 +575,7 @@ export async function runPollCycles(
   cycles: number,
   log: Log,
 ): Promise<{ result: PollCycleResult; history?: { workflowId: string; history: History } }> {
+  await ensureWorker(stack, log);
   await resetSandboxes(stack, 'never');
   const orders = await seedOrders(stack, 'poll', count);
   const ids = orders.map((o) => workflowIdOf('saga', o));
@@ -639,7 +669,11 @@ export interface MemoryResult {
   /** Workflows at their waiting point (timers the server saw started) when the phase ended. */
   waiting: number;
   startErrors: string[];
-  rssMiB: { before: number; quarter?: number; half?: number; all?: number; afterIdle?: number };
+  rssMiB: { before: number; quarter?: number; half?: number; all?: number; afterIdle?: number; peak: number };
+  /** Why the worker process exited during the phase (it is not restarted within it), if it did. */
+  workerExited?: string;
+  /** Workflows started but not yet waiting, at most: starts wait for room. */
+  maxInProgress: number;
   /** Seconds from the first start until K/4, K/2 and K waited. */
   atSeconds: { quarter?: number; half?: number; all?: number };
   idleMs: number;
@@ -656,7 +690,14 @@ const MEMORY_SAGA_OPTIONS: RefundSagaOptions = { pollInitialMs: 3_600_000 };
 const MEMORY_WAIT_MS = 3_600_000;
 
 /**
- * Memory with `k` waiting workflows, on a freshly started worker: starts them (50 at a time) until each has reached
+ * Started workflows not yet at their waiting point, at most: with all K in flight at once, the worker's cache (smaller
+ * than K) would evict workflows between their tasks and replay them, and the phase would measure that thrash.
+ */
+const MAX_IN_PROGRESS = 100;
+
+/**
+ * Memory with `k` waiting workflows, on a freshly started worker: starts them (50 at a time, at most
+ * {@link MAX_IN_PROGRESS} not yet waiting) until each has reached
  * its waiting point (the saga: the recon wait, reversal never appearing; the baseline: a one-hour sleep), recording the
  * worker's RSS at K/4, K/2 and K, then after `idleMs`. Counts a workflow as waiting when the server has seen its timer
  * started (`command_StartTimer`: one per workflow on this path). Terminates them after.
@@ -678,7 +719,7 @@ export async function runMemory(
   await stack.worker.start();
   await sleep(3000);
   const pid = stack.worker.child?.pid;
-  const rss: MemoryResult['rssMiB'] = { before: rssMiB(pid) };
+  const rss: MemoryResult['rssMiB'] = { before: rssMiB(pid), peak: rssMiB(pid) };
   const at: MemoryResult['atSeconds'] = {};
   const timers = async () => (await scrapeActions(stack.metricsUrl)).command_StartTimer ?? 0;
   const timers0 = await timers();
@@ -688,6 +729,12 @@ export async function runMemory(
   let started = 0;
   let waiting = 0;
   let startsDone = false;
+  let over = false;
+  let workerExited: string | undefined;
+  const gate = async () => {
+    while (!over && started - waiting >= MAX_IN_PROGRESS) await sleep(100);
+    return !over;
+  };
   const starting = startAll(
     stack,
     kind,
@@ -695,6 +742,8 @@ export async function runMemory(
     kind === 'saga' ? { sagaOptions: MEMORY_SAGA_OPTIONS } : { waitMs: MEMORY_WAIT_MS },
     (s) => (started = s),
     errors,
+    50,
+    gate,
   ).finally(() => (startsDone = true));
   const marks = [
     ['quarter', Math.ceil(k / 4)],
@@ -708,6 +757,7 @@ export async function runMemory(
   for (;;) {
     waiting = (await timers().catch(() => timers0 + waiting)) - timers0;
     if (waiting !== lastChange.waiting) lastChange = { at: Date.now(), waiting };
+    rss.peak = Math.max(rss.peak, rssMiB(pid) || 0);
     for (const [mark, count] of marks) {
       if (rss[mark] === undefined && waiting >= count) {
         rss[mark] = rssMiB(pid);
@@ -716,6 +766,11 @@ export async function runMemory(
       }
     }
     if (waiting >= k) break;
+    if (!stack.worker.running) {
+      workerExited = workerExitReason(stack);
+      log(`${label}: the worker exited with ${waiting}/${k} waiting (${workerExited}), ${elapsed(t0)}`);
+      break;
+    }
     // Bounded: the deadline, or a minute without a new waiter once every start has been made.
     if (Date.now() > deadline || (startsDone && Date.now() - lastChange.at > 60_000)) {
       log(`${label}: stopped waiting: ${waiting}/${k} waiting, ${errors.length} start errors, ${elapsed(t0)}`);
@@ -728,12 +783,16 @@ export async function runMemory(
     await sleep(500);
   }
   const allAt = Date.now();
+  over = true;
   await starting;
   const cpuMs = cpuDiff(cpuBefore, cpuNow(stack));
-  log(`${label}: idle ${(idleMs / 1000).toFixed(0)} s`);
-  await sleep(idleMs);
-  rss.afterIdle = rssMiB(pid);
-  log(`${label}: after idle: worker RSS ${rss.afterIdle.toFixed(0)} MiB`);
+  if (workerExited) cpuMs.worker = NaN;
+  else {
+    log(`${label}: idle ${(idleMs / 1000).toFixed(0)} s`);
+    await sleep(idleMs);
+    rss.afterIdle = rssMiB(pid);
+    log(`${label}: after idle: worker RSS ${rss.afterIdle.toFixed(0)} MiB`);
+  }
   const ids = orders.map((o) => workflowIdOf(kind, o));
   const sample = await sampleHistories(stack, ids, 20);
   const timersPerWorkflow =
@@ -747,6 +806,8 @@ export async function runMemory(
     waiting,
     startErrors: errors,
     rssMiB: rss,
+    ...(workerExited && { workerExited }),
+    maxInProgress: MAX_IN_PROGRESS,
     atSeconds: at,
     idleMs,
     startRate: waiting / ((allAt - t0) / 1000),

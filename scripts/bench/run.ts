@@ -300,6 +300,7 @@ function summarize(input: {
       if (r.completed !== r.n)
         warnings.push(`${r.mode} ${kind}: ${r.completed}/${r.n} completed (${JSON.stringify(r.notCompleted)})`);
       if (r.startErrors.length) warnings.push(`${r.mode} ${kind}: start errors: ${r.startErrors.join('; ')}`);
+      if (r.workerExited) warnings.push(`${r.mode} ${kind}: the worker exited: ${r.workerExited}`);
     }
     const c = costs[kind];
     if (Math.abs(c.actionMetric.unexplainedPerRun) > 0.05)
@@ -309,6 +310,8 @@ function summarize(input: {
           `(${fmt(c.actionMetric.queriesPerRun, 2)}) by ${fmt(c.actionMetric.unexplainedPerRun, 2)} per run`,
       );
     const m = memory[kind];
+    if (m?.workerExited)
+      warnings.push(`memory ${kind}: the worker exited with ${m.waiting}/${m.k} waiting: ${m.workerExited}`);
     if (m && m.waiting < m.k) warnings.push(`memory ${kind}: only ${m.waiting}/${m.k} reached their waiting point`);
     if (m && Math.abs(m.timersPerWorkflow - 1) > 0.01)
       warnings.push(`memory ${kind}: ${fmt(m.timersPerWorkflow, 2)} timers per sampled workflow (expected 1)`);
@@ -338,6 +341,7 @@ function summarize(input: {
     sagaOnly('poll cycle: billable actions (Cloud rules)', 2, poll.billableActionsPerCycle),
     sagaOnly('poll cycle: server action metric', 2, poll.metric.actionsPerCycle),
     sagaOnly('poll cycle: heartbeat actions', 2, poll.metric.heartbeatsPerCycle),
+    both('memory phase: workflows that reached their waiting point', 0, (kind) => memory[kind]?.waiting),
     both('worker RSS before the memory phase (MiB)', 0, (kind) => memory[kind]?.rssMiB.before),
     both(`worker RSS, ${Math.ceil(k / 4)} waiting (MiB)`, 0, (kind) => memory[kind]?.rssMiB.quarter),
     both(`worker RSS, ${Math.ceil(k / 2)} waiting (MiB)`, 0, (kind) => memory[kind]?.rssMiB.half),
@@ -347,6 +351,7 @@ function summarize(input: {
       0,
       (kind) => memory[kind]?.rssMiB.afterIdle,
     ),
+    both('worker RSS, peak in the memory phase (MiB)', 0, (kind) => memory[kind]?.rssMiB.peak),
     both(
       `replay of a happy path, warm (ms; ${replay.baselineHappyPath?.events ?? '?'} / ${replay.sagaHappyPath?.events ?? '?'} events)`,
       2,
