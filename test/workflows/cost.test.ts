@@ -3,7 +3,7 @@
  * saga writes them only when its status, attention or error type changes, at most once per workflow task, and records
  * one patch marker.
  */
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,10 +126,10 @@ describe('a start costs one server call', () => {
     const connection = await Connection.connect({
       address: env.address,
       interceptors: [
-        (options, next) => {
+        ((options, next) => {
           calls.push(options.method_definition.path.split('/').pop()!);
           return next(options);
-        },
+        }) as NonNullable<ConnectionOptions['interceptors']>[number],
       ],
     });
     try {
