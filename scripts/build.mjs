@@ -22,10 +22,10 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const { bundleWorkflowCode } = require('@temporalio/worker');
 const logger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };
-const { WORKFLOW_BUNDLE_OPTIONS } = require(join(dist, 'worker', 'index.js'));
+const { WORKFLOW_INTERCEPTOR_MODULES } = require(join(dist, 'worker', 'index.js'));
 const { code } = await bundleWorkflowCode({
   workflowsPath: join(dist, 'workflows', 'index.js'),
-  ...WORKFLOW_BUNDLE_OPTIONS,
+  workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
   logger,
 });
 writeFileSync(join(dist, 'workflow-bundle.js'), code);

@@ -45,19 +45,6 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [
   require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
 ];
 
-/**
- * Stateless libraries the saga's workflows share instead of each evaluating its own copy: in a reused V8 context every
- * workflow gets its own instance of every other module of the bundle, and zod alone is some 330 of them. Only modules
- * with no per-workflow state may be listed (the SDK's `preloadModules`).
- */
-export const SHARED_WORKFLOW_MODULES = ['zod', '@noble/hashes/sha2', '@noble/hashes/utils'];
-
-/** What every bundle of the saga's workflows is built with (`bundleWorkflowCode` options): the same code everywhere. */
-export const WORKFLOW_BUNDLE_OPTIONS = {
-  workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-  preloadModules: SHARED_WORKFLOW_MODULES,
-};
-
 /** Where the workflow's spans go while tracing is off: nowhere. */
 export const NO_TRACING_SINKS: InjectedSinks<{ exporter: OpenTelemetryWorkflowExporter }> = {
   exporter: { export: { fn: () => undefined } },
@@ -85,10 +72,7 @@ export function sagaWorkerOptions(
       ? {}
       : existsSync(PREBUILT_WORKFLOW_BUNDLE)
         ? { workflowBundle: { codePath: PREBUILT_WORKFLOW_BUNDLE } }
-        : {
-            workflowsPath: require.resolve('../workflows'),
-            bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES },
-          };
+        : { workflowsPath: require.resolve('../workflows') };
   return {
     ...workflowCode,
     activities: createActivities(deps),

@@ -10,7 +10,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import { ensureTemporalCli, ensureTestServer, toExecutable } from '../../src/stack/temporal-binaries';
-import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -35,8 +35,8 @@ export default async function setup(project: TestProject) {
   const bundlePath = join(dir, 'workflow-bundle.js');
   const { code } = await bundleWorkflowCode({
     workflowsPath: join(__dirname, '..', 'workflows', 'index.ts'),
-    // The saga's production bundle options (tracing interceptors, shared modules): the tests run the same code.
-    ...WORKFLOW_BUNDLE_OPTIONS,
+    // The saga's production bundle carries these whether tracing is on or not; the tests run the same code.
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { trace() {}, debug() {}, info() {}, warn: log, error: log, log() {} },
   });
   writeFileSync(bundlePath, code);
