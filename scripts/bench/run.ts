@@ -313,7 +313,7 @@ function summarize(input: {
     if (m?.workerExited)
       warnings.push(`memory ${kind}: the worker exited with ${m.waiting}/${m.k} waiting: ${m.workerExited}`);
     if (m && m.waiting < m.k) warnings.push(`memory ${kind}: only ${m.waiting}/${m.k} reached their waiting point`);
-    if (m && Math.abs(m.timersPerWorkflow - 1) > 0.01)
+    if (m && m.waiting >= m.k && Math.abs(m.timersPerWorkflow - 1) > 0.01)
       warnings.push(`memory ${kind}: ${fmt(m.timersPerWorkflow, 2)} timers per sampled workflow (expected 1)`);
   }
   if (Math.abs(costs.baseline.billableActions - 6) > 0.001)
