@@ -163,6 +163,7 @@ function machine(temporalVersion: string) {
   };
 }
 
+/** The commit and whether the tree is dirty, read before the build: what the run measured (others may commit meanwhile). */
 function git() {
   const run = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
   return { commit: run('rev-parse', '--short', 'HEAD') || 'unknown', dirty: run('status', '--porcelain') !== '' };
@@ -180,6 +181,8 @@ function resultPath(): string {
     if (!existsSync(path)) return path;
   }
 }
+
+const atStart = git();
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -414,7 +417,7 @@ function summarize(input: {
       date: new Date().toISOString(),
       label: flags.label ?? null,
       machine: machine(s.temporalVersion),
-      git: git(),
+      git: atStart,
       flags: { ...flags, rate, rateSource: flags.rate ? 'flag' : 'half the saga burst throughput' },
       stack: {
         server: 'temporal server start-dev, in-memory SQLite, headless',
