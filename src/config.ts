@@ -179,12 +179,13 @@ export function workerConfig(env: NodeJS.ProcessEnv = process.env) {
        */
       WORKER_STICKY_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(3000),
       /**
-       * How many sagas the worker keeps in memory between their workflow tasks (~2-4 MiB each in the TS SDK). Sagas
+       * How many sagas the worker keeps in memory between their workflow tasks (~2-4 MiB each in the TS SDK, within the
+       * worker's 512 MiB heap: `WORKER_NODE_OPTIONS`). Sagas
        * spend days waiting on timers, so the cache holds the active ones, and a waiting saga evicted from it replays its
        * history when it wakes (tens of milliseconds: see the benchmark); the SDK's default grows with the heap (2,310 on
        * this 24 GiB machine) and runs a worker out of memory long before that many sagas wait.
        */
-      WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
+      WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(100),
       /** Worker Deployment Versioning: `on` pins each saga to the build that started it; `off` for servers without it. */
       WORKER_VERSIONING: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on'),
       WORKER_DEPLOYMENT_NAME: z.string().min(1).default('refund-saga'),

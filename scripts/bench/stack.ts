@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import { ensureTemporalCli } from '../../src/stack/temporal-binaries';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
+import { WORKER_NODE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
 import { freePort, Managed } from '../chaos/processes';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -115,7 +115,7 @@ export async function startBenchStack(bundlePath: string, log: (line: string) =>
   const worker = new Managed(
     'worker',
     process.execPath,
-    [join(ROOT, 'scripts', 'bench', 'worker.cjs')],
+    [...WORKER_NODE_OPTIONS, join(ROOT, 'scripts', 'bench', 'worker.cjs')],
     workerEnv,
     /bench worker ready/,
   );

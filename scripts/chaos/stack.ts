@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import { ensureTemporalCli } from '../../src/stack/temporal-binaries';
+import { WORKER_NODE_OPTIONS } from '../../src/worker';
 import { startTemporalCluster, TEMPORAL_SERVER_VERSION } from './cluster';
 import { freePort, Managed, sleep } from './processes';
 
@@ -172,7 +173,7 @@ export async function startChaosStack(
       new Managed(
         `worker-${i + 1}`,
         process.execPath,
-        ['dist/bin.js', 'worker'],
+        [...WORKER_NODE_OPTIONS, 'dist/bin.js', 'worker'],
         { ...common, LOG_LEVEL: 'info' },
         /worker polling/,
       ),
