@@ -430,6 +430,7 @@ function summarize(input: {
           'sandboxes reset before each phase',
       },
       workerSettings: {
+        nodeOptions: s.workerNodeOptions,
         env: Object.fromEntries(Object.entries(settingsEnv).filter(([key]) => key.startsWith('WORKER_'))),
         inEffect: workerConfig(settingsEnv),
         defaults: workerConfig({ WORKER_VERSIONING: 'off', METRICS_PORT: '0' }),

@@ -30,6 +30,8 @@ export interface BenchStack {
   bundlePath: string;
   /** The environment the worker runs with, on top of the bench's own. */
   workerEnv: Record<string, string>;
+  /** The worker's node flags (its heap bound). */
+  workerNodeOptions: readonly string[];
   connection: Connection;
   client: Client;
   close(): Promise<void>;
@@ -142,6 +144,7 @@ export async function startBenchStack(bundlePath: string, log: (line: string) =>
     taskQueue,
     bundlePath,
     workerEnv,
+    workerNodeOptions: WORKER_NODE_OPTIONS,
     connection,
     client,
     async close() {
