@@ -166,7 +166,10 @@ function machine(temporalVersion: string) {
 /** The commit and whether the tree is dirty, read before the build: what the run measured (others may commit meanwhile). */
 function git() {
   const run = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
-  return { commit: run('rev-parse', '--short', 'HEAD') || 'unknown', dirty: run('status', '--porcelain', '--untracked-files=no') !== '' };
+  return {
+    commit: run('rev-parse', '--short', 'HEAD') || 'unknown',
+    dirty: run('status', '--porcelain', '--untracked-files=no') !== '',
+  };
 }
 
 /** `bench/results/<date>[-quick][-label].json`, with `-2`, `-3`… rather than overwrite. */
