@@ -86,7 +86,7 @@ describe('operators stay in control (dev server)', () => {
     try {
       const { workflowId } = await startRefund(env.client, request, { taskQueue, sagaOptions: FAST_POLLING });
       const handle = env.client.workflow.getHandle<typeof refundSaga>(workflowId);
-      await waitForStatus(handle, (s) => s.status === 'awaiting_recon' && s.steps.payment.state === 'succeeded');
+      await waitForStatus(handle, (s) => s.steps.recon.state === 'waiting' && s.steps.payment.state === 'succeeded');
       // The read is failing and being retried; the abort cuts it short, and the saga ends in a later workflow task.
       await handle.executeUpdate(abortUpdate, { args: [{ operator: 'ops@example.com', reason: 'recon is down' }] });
       const result = await handle.result();
