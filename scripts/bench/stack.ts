@@ -11,11 +11,9 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import { ensureTemporalCli } from '../../src/stack/temporal-binaries';
 import { WORKER_NODE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
-import { freePort, Managed } from '../chaos/processes';
+import { freePort, Managed, sandboxesProcess, type SandboxUrls } from '../chaos/processes';
 
 export const ROOT = join(__dirname, '..', '..');
-
-export type SandboxUrls = Record<'circle' | 'stripeClimate' | 'squake' | 'oneClickImpact' | 'impactRecon', string>;
 
 export interface BenchStack {
   /** `temporal --version`. */
@@ -63,9 +61,7 @@ export async function startBenchStack(bundlePath: string, log: (line: string) =>
   const version = spawnSync(cli.path, ['--version'], { encoding: 'utf8' });
   const temporalVersion = (version.stdout ?? '').trim() || 'unknown';
 
-  const [port, metricsPort, httpPort, circle, stripeClimate, squake, oneClickImpact, impactRecon] = await Promise.all(
-    Array.from({ length: 8 }, freePort),
-  );
+  const [port, metricsPort, httpPort] = await Promise.all(Array.from({ length: 3 }, freePort));
   const address = `127.0.0.1:${port}`;
   const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)];
   args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort), '--log-level', 'error');
@@ -78,27 +74,9 @@ export async function startBenchStack(bundlePath: string, log: (line: string) =>
     return true;
   });
 
-  const ports = { circle, stripeClimate, squake, oneClickImpact, impactRecon };
-  const sandboxUrls = Object.fromEntries(
-    Object.entries(ports).map(([name, p]) => [name, `http://127.0.0.1:${p}`]),
-  ) as SandboxUrls;
-  const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-  // In memory (no SANDBOX_STATE_DIR): persistence rewrites the whole state file on every request, which at thousands
-  // of orders costs more than the request and would make the sandboxes the bottleneck being measured.
-  const sandboxes = new Managed(
-    'sandboxes',
-    process.execPath,
-    [tsx, 'scripts/sandboxes.ts'],
-    {
-      CIRCLE_SANDBOX_PORT: String(circle),
-      STRIPE_SANDBOX_PORT: String(stripeClimate),
-      SQUAKE_SANDBOX_PORT: String(squake),
-      ONECLICKIMPACT_SANDBOX_PORT: String(oneClickImpact),
-      RECON_SANDBOX_PORT: String(impactRecon),
-      SANDBOX_STATE_DIR: '',
-    },
-    /Provider sandboxes are up/,
-  );
+  // In memory (no state dir): persistence rewrites the whole state file on every request, which at thousands of
+  // orders costs more than the request and would make the sandboxes the bottleneck being measured.
+  const { sandboxes, urls: sandboxUrls } = await sandboxesProcess();
 
   const taskQueue = 'refunds-bench';
   const workerEnv = {

@@ -78,3 +78,36 @@ export class Managed {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The five provider sandboxes' URLs, by provider. */
+export type SandboxUrls = Record<'circle' | 'stripeClimate' | 'squake' | 'oneClickImpact' | 'impactRecon', string>;
+
+/**
+ * The provider sandboxes as one process on free loopback ports, their state kept under `stateDir` (so it survives a
+ * restart), or in memory without one.
+ */
+export async function sandboxesProcess(stateDir?: string): Promise<{ sandboxes: Managed; urls: SandboxUrls }> {
+  const [circle, stripeClimate, squake, oneClickImpact, impactRecon] = await Promise.all(
+    Array.from({ length: 5 }, freePort),
+  );
+  const ports = { circle, stripeClimate, squake, oneClickImpact, impactRecon };
+  const urls = Object.fromEntries(
+    Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
+  ) as SandboxUrls;
+  const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  const sandboxes = new Managed(
+    'sandboxes',
+    process.execPath,
+    [tsx, 'scripts/sandboxes.ts'],
+    {
+      CIRCLE_SANDBOX_PORT: String(circle),
+      STRIPE_SANDBOX_PORT: String(stripeClimate),
+      SQUAKE_SANDBOX_PORT: String(squake),
+      ONECLICKIMPACT_SANDBOX_PORT: String(oneClickImpact),
+      RECON_SANDBOX_PORT: String(impactRecon),
+      SANDBOX_STATE_DIR: stateDir ?? '',
+    },
+    /Provider sandboxes are up/,
+  );
+  return { sandboxes, urls };
+}

@@ -11,9 +11,7 @@ import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import { ensureTemporalCli } from '../../src/stack/temporal-binaries';
 import { WORKER_NODE_OPTIONS } from '../../src/worker';
 import { startTemporalCluster, TEMPORAL_SERVER_VERSION } from './cluster';
-import { freePort, Managed, sleep } from './processes';
-
-const ROOT = join(__dirname, '..', '..');
+import { freePort, Managed, sandboxesProcess, sleep } from './processes';
 
 /** A way the Temporal server goes down and comes back after `downMs`. */
 export interface ServerFault {
@@ -120,29 +118,8 @@ export async function startChaosStack(
   mkdirSync(dir, { recursive: true });
   const temporal = cluster ? await startCluster(dir, log) : await startDevServer(dir, log);
   const { address } = temporal;
-  const [apiPort, circle, stripeClimate, squake, oneClickImpact, impactRecon] = await Promise.all(
-    Array.from({ length: 6 }, freePort),
-  );
-
-  const ports = { circle, stripeClimate, squake, oneClickImpact, impactRecon };
-  const sandboxUrls = Object.fromEntries(
-    Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
-  ) as ChaosStack['sandboxUrls'];
-  const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-  const sandboxes = new Managed(
-    'sandboxes',
-    process.execPath,
-    [tsx, 'scripts/sandboxes.ts'],
-    {
-      CIRCLE_SANDBOX_PORT: String(circle),
-      STRIPE_SANDBOX_PORT: String(stripeClimate),
-      SQUAKE_SANDBOX_PORT: String(squake),
-      ONECLICKIMPACT_SANDBOX_PORT: String(oneClickImpact),
-      RECON_SANDBOX_PORT: String(impactRecon),
-      SANDBOX_STATE_DIR: join(dir, 'sandboxes'),
-    },
-    /Provider sandboxes are up/,
-  );
+  const apiPort = await freePort();
+  const { sandboxes, urls: sandboxUrls } = await sandboxesProcess(join(dir, 'sandboxes'));
 
   const taskQueue = 'refunds-chaos';
   const apiToken = `chaos_${Math.random().toString(36).slice(2)}_token`;
