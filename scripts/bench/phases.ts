@@ -396,6 +396,8 @@ export interface BatchResult {
   startErrors: string[];
   /** First client start to last server close. */
   seconds: number;
+  /** The phase on the monotonic clock, in microseconds: what a CPU profile of the worker is cut to. */
+  window: { fromUs: number; toUs: number };
   /** Completed runs per second over `seconds`. */
   throughput: number;
   /** Client start to server close, ms. */
@@ -421,6 +423,9 @@ export interface BatchOutcome {
  * One throughput phase: fresh sandboxes (reversals at once), `n` orders seeded, then `n` workflows started as fast as
  * `concurrency` allows (burst) or at `rate` per second (steady), waited for until all have closed, and measured.
  */
+/** The monotonic clock in microseconds, the clock of V8's CPU profiles (CLOCK_MONOTONIC, the same in every process). */
+export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
 export async function runBatch(
   stack: BenchStack,
   kind: Kind,
@@ -437,6 +442,7 @@ export async function runBatch(
   const errors: string[] = [];
   const actionsBefore = await scrapeActions(stack.metricsUrl);
   const cpuBefore = cpuNow(stack);
+  const fromUs = monotonicUs();
   const t0 = Date.now();
   let lastLog = 0;
   const progress = (started: number) => {
@@ -455,6 +461,7 @@ export async function runBatch(
   await waitClosed(stack, kind, t0, startedAt.size, 120_000 + n * 300, label, log);
   const workerExited = stack.worker.running ? undefined : workerExitReason(stack);
   const cpuAfter = cpuNow(stack);
+  const window = { fromUs, toUs: monotonicUs() };
   await sleep(METRIC_SETTLE_MS);
   const actionsAfter = await scrapeActions(stack.metricsUrl);
 
@@ -491,6 +498,7 @@ export async function runBatch(
       ...(workerExited && { workerExited }),
       startErrors: errors,
       seconds,
+      window,
       throughput: completed / seconds,
       latencyMs: {
         p50: percentile(latencies, 50),

@@ -25,15 +25,17 @@ import {
   type PollCycleResult,
   type ReplayResult,
 } from './phases';
+import { profileWindows, type ThreadProfile } from './profile';
 import { buildBundle, buildPackage, ROOT, startBenchStack, type BenchStack } from './stack';
 
-const USAGE = `npm run bench -- [--quick] [--n N] [--k K] [--rate R] [--rounds R] [--idle-ms MS] [--label X]
+const USAGE = `npm run bench -- [--quick] [--n N] [--k K] [--rate R] [--rounds R] [--idle-ms MS] [--label X] [--profile]
   --n N         workflows per throughput phase (default 500; quick 60)
   --k K         waiting workflows in the memory phase (default 10000; quick 400)
   --rate R      steady starts per second (default: half the saga's burst throughput)
   --rounds R    burst rounds, each baseline then saga (default 2; quick 1)
   --idle-ms MS  idle time before the last RSS reading (default 60000; quick 10000)
   --label X     appended to the result file's name
+  --profile     CPU-profile the worker and break its CPU per workflow in each burst down by category
   --quick       a smoke run: the quick defaults above, written to <date>-quick.json`;
 
 const argv = process.argv.slice(2);
@@ -41,7 +43,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
   console.log(USAGE);
   process.exit(0);
 }
-const KNOWN = ['--quick', '--n', '--k', '--rate', '--rounds', '--idle-ms', '--label'];
+const KNOWN = ['--quick', '--n', '--k', '--rate', '--rounds', '--idle-ms', '--label', '--profile'];
 for (const a of argv) {
   if (a.startsWith('--') && !KNOWN.includes(a)) {
     console.error(`unknown flag ${a}\n${USAGE}`);
@@ -71,6 +73,7 @@ const flags = {
   rounds: Math.round(numberFlag('rounds', quick ? 1 : 2, 1)!),
   idleMs: Math.round(numberFlag('idle-ms', quick ? 10_000 : 60_000, 0)!),
   label: flag('label'),
+  profile: argv.includes('--profile'),
 };
 if (flags.label !== undefined && !/^[\w.-]{1,40}$/.test(flags.label)) {
   console.error(`--label must be 1-40 letters, digits, ".", "_" or "-" (got ${flags.label})`);
@@ -151,6 +154,38 @@ function markdownTable(rows: Row[]): string {
   return lines.join('\n');
 }
 
+/** The worker's CPU per workflow by thread and category, baseline against saga, over the burst rounds. */
+function profileTable(profile: Record<string, ThreadProfile[]>): string {
+  const per = (kind: Kind, thread: ThreadProfile['thread'], category?: string) =>
+    mean(
+      Object.entries(profile)
+        .filter(([label]) => label.endsWith(kind))
+        .flatMap(([, threads]) => threads.filter((t) => t.thread === thread))
+        .map((t) => (category ? (t.byCategoryMsPerWorkflow[category] ?? 0) : t.busyMsPerWorkflow)),
+    );
+  const lines = [
+    'Worker CPU per workflow in the bursts, from its CPU profiles (ms):',
+    '',
+    '| thread | category | baseline | saga | saga − baseline |',
+    '| --- | --- | ---: | ---: | ---: |',
+  ];
+  for (const thread of ['workflow', 'main'] as const) {
+    const categories = new Set(
+      Object.values(profile).flatMap((threads) =>
+        threads.filter((t) => t.thread === thread).flatMap((t) => Object.keys(t.byCategoryMsPerWorkflow)),
+      ),
+    );
+    const rows = [...categories].map((c) => [c, per('baseline', thread, c), per('saga', thread, c)] as const);
+    rows.sort((a, b) => b[2] - b[1] - (a[2] - a[1]));
+    const b = per('baseline', thread);
+    const sg = per('saga', thread);
+    lines.push(`| ${thread} | **busy** | ${fmt(b, 1)} | ${fmt(sg, 1)} | ${fmt(sg - b, 1)} |`);
+    for (const [c, bc, sc] of rows)
+      lines.push(`| ${thread} | ${c} | ${fmt(bc, 2)} | ${fmt(sc, 2)} | ${fmt(sc - bc, 2)} |`);
+  }
+  return lines.join('\n');
+}
+
 function machine(temporalVersion: string) {
   const cpu = cpus();
   return {
@@ -207,7 +242,8 @@ async function main() {
   try {
     await timed('build', () => Promise.resolve(buildPackage(log)));
     const bundlePath = await timed('bundle', () => buildBundle(dir, log));
-    stack = await timed('stack start', () => startBenchStack(bundlePath, log));
+    const profileDir = flags.profile ? join(dir, 'profiles') : undefined;
+    stack = await timed('stack start', () => startBenchStack(bundlePath, log, profileDir));
     const s = stack;
 
     // 1. Burst throughput, alternating baseline and saga, per round.
@@ -265,7 +301,17 @@ async function main() {
       `replay: ${JSON.stringify(Object.fromEntries(Object.entries(replay).map(([k, v]) => [k, v?.warmMsPerReplay])))}`,
     );
 
-    const report = summarize({ s, bursts, steady, rate, poll: poll.result, memory, replay, warnings });
+    // The throughput phases' worker has exited (the memory phase restarts it), so its profiles are written.
+    const profile = profileDir
+      ? await profileWindows(
+          profileDir,
+          bundlePath,
+          KINDS.flatMap((kind) =>
+            bursts[kind].map((r, i) => ({ label: `burst r${i + 1} ${kind}`, ...r.window, workflows: r.completed })),
+          ),
+        )
+      : undefined;
+    const report = summarize({ s, bursts, steady, rate, poll: poll.result, memory, replay, profile, warnings });
     durations.total = Math.round((Date.now() - began) / 100) / 10;
     const path = resultPath();
     const json = JSON.stringify({ ...report.json, durationsSeconds: durations }, null, 2);
@@ -294,9 +340,10 @@ function summarize(input: {
   poll: PollCycleResult;
   memory: Partial<Record<Kind, MemoryResult>>;
   replay: Record<string, ReplayResult | undefined>;
+  profile?: Record<string, ThreadProfile[]>;
   warnings: string[];
 }) {
-  const { s, bursts, steady, rate, poll, memory, replay, warnings } = input;
+  const { s, bursts, steady, rate, poll, memory, replay, profile, warnings } = input;
   const costs: Record<Kind, Costs> = { baseline: costsOf(bursts.baseline), saga: costsOf(bursts.saga) };
   const throughput = (kind: Kind) => mean(bursts[kind].map((r) => r.throughput));
 
@@ -411,6 +458,7 @@ function summarize(input: {
         .join(', '),
     `First poll cycle after the wait began (saga): ${fmt(poll.firstCycle.events, 1)} events, ` +
       `${fmt(poll.firstCycle.billableActions, 2)} billable actions (${fmt(poll.firstCycle.upserts, 2)} upserts)`,
+    ...(profile ? ['', profileTable(profile)] : []),
   ].join('\n');
 
   const settingsEnv = { ...process.env, ...s.workerEnv };
@@ -445,6 +493,7 @@ function summarize(input: {
       pollCycle: poll,
       memory,
       replay,
+      ...(profile && { profile }),
       warnings,
       markdown: text,
     },

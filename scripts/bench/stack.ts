@@ -55,7 +55,11 @@ export async function buildBundle(dir: string, log: (line: string) => void): Pro
   return path;
 }
 
-export async function startBenchStack(bundlePath: string, log: (line: string) => void): Promise<BenchStack> {
+export async function startBenchStack(
+  bundlePath: string,
+  log: (line: string) => void,
+  profileDir?: string,
+): Promise<BenchStack> {
   const cli = await ensureTemporalCli(log);
   if (!cli.path) throw new Error('no Temporal CLI: install Go (see the README), or set TEMPORAL_CLI_PATH');
   const version = spawnSync(cli.path, ['--version'], { encoding: 'utf8' });
@@ -79,6 +83,11 @@ export async function startBenchStack(bundlePath: string, log: (line: string) =>
   const { sandboxes, urls: sandboxUrls } = await sandboxesProcess();
 
   const taskQueue = 'refunds-bench';
+  // With a profile directory the worker writes a CPU profile of each thread there when it exits.
+  const workerNodeOptions = [
+    ...WORKER_NODE_OPTIONS,
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ];
   const workerEnv = {
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: 'default',
@@ -95,7 +104,7 @@ export async function startBenchStack(bundlePath: string, log: (line: string) =>
   const worker = new Managed(
     'worker',
     process.execPath,
-    [...WORKER_NODE_OPTIONS, join(ROOT, 'scripts', 'bench', 'worker.cjs')],
+    [...workerNodeOptions, join(ROOT, 'scripts', 'bench', 'worker.cjs')],
     workerEnv,
     /bench worker ready/,
   );
@@ -122,7 +131,7 @@ export async function startBenchStack(bundlePath: string, log: (line: string) =>
     taskQueue,
     bundlePath,
     workerEnv,
-    workerNodeOptions: WORKER_NODE_OPTIONS,
+    workerNodeOptions,
     connection,
     client,
     async close() {
