@@ -14,7 +14,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map(
@@ -216,8 +216,22 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
     z.object({
       PORT: port(3000),
       API_HOST: z.string().default('127.0.0.1'),
-      /** Bearer token callers must send; the dev stack makes one up and prints it when unset. */
+      /** A JSON file of credentials: `{ credentials: [{ identity, role, tokenSha256 }] }` (see the README). */
+      API_CREDENTIALS_FILE: z.string().min(1).optional(),
+      /** A JWKS file: OIDC JWTs signed by its keys are credentials too (with API_JWT_ISSUER and API_JWT_AUDIENCE). */
+      API_JWKS_FILE: z.string().min(1).optional(),
+      API_JWT_ISSUER: z.string().min(1).optional(),
+      API_JWT_AUDIENCE: z.string().min(1).optional(),
+      /** The JWT claim that names the caller's role. */
+      API_JWT_ROLE_CLAIM: z.string().min(1).default('refund_saga_role'),
+      /** One bearer token, for a single caller: its identity and role are API_TOKEN_IDENTITY and API_TOKEN_ROLE. */
       API_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+      API_TOKEN_IDENTITY: z.string().trim().min(1).max(100).default('order-service'),
+      API_TOKEN_ROLE: z
+        .enum(['order-service', 'operator', 'finance'], { error: 'must be order-service, operator or finance' })
+        .default('order-service'),
+      /** Requests per minute each identity may make (429 past it). */
+      API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
       /** Shared secret the Circle webhook must carry in `X-Webhook-Secret`. */
       CIRCLE_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
       API_BODY_LIMIT_BYTES: z.coerce
@@ -228,10 +242,24 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
     }),
     env,
   );
+  if (parsed.API_JWKS_FILE && (!parsed.API_JWT_ISSUER || !parsed.API_JWT_AUDIENCE))
+    throw new ConfigError('invalid environment: API_JWKS_FILE needs API_JWT_ISSUER and API_JWT_AUDIENCE');
   return {
     port: parsed.PORT,
     host: parsed.API_HOST,
-    token: parsed.API_TOKEN,
+    credentialsFile: parsed.API_CREDENTIALS_FILE,
+    jwt: parsed.API_JWKS_FILE
+      ? {
+          jwksFile: parsed.API_JWKS_FILE,
+          issuer: parsed.API_JWT_ISSUER!,
+          audience: parsed.API_JWT_AUDIENCE!,
+          roleClaim: parsed.API_JWT_ROLE_CLAIM,
+        }
+      : undefined,
+    token: parsed.API_TOKEN
+      ? { token: parsed.API_TOKEN, identity: parsed.API_TOKEN_IDENTITY, role: parsed.API_TOKEN_ROLE }
+      : undefined,
+    rateLimitPerMinute: parsed.API_RATE_LIMIT_PER_MINUTE,
     webhookSecret: parsed.CIRCLE_WEBHOOK_SECRET,
     bodyLimit: parsed.API_BODY_LIMIT_BYTES,
   };

@@ -33,7 +33,11 @@ export function routeNotFound(request: FastifyRequest, reply: FastifyReply): Fas
 }
 
 /** The envelope's code for a status with a name of its own; any other 4xx is a `bad_request`. */
-const CODE_OF_STATUS: Partial<Record<number, string>> = { 413: 'body_too_large', 415: 'unsupported_media_type' };
+const CODE_OF_STATUS: Partial<Record<number, string>> = {
+  413: 'body_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
 
 /** Fastify's refusals whose own words say too little ("Unsupported Media Type"), or copy back the caller's whole URL. */
 const MESSAGE_OF_FASTIFY_CODE: Partial<Record<string, string>> = {

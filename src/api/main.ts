@@ -1,14 +1,27 @@
-/** The HTTP API process (`refund-saga api`, `npm run api`) against the cluster `temporalConfig` points at. Needs API_TOKEN. */
+/**
+ * The HTTP API process (`refund-saga api`, `npm run api`) against the cluster `temporalConfig` points at. Needs
+ * credentials: API_CREDENTIALS_FILE, API_JWKS_FILE or API_TOKEN.
+ */
 import { Client, Connection } from '@temporalio/client';
 import { apiConfig, ConfigError, logConfig, temporalConfig, type TemporalFlags } from '../config';
+import { authenticatorFrom } from './auth';
 import { createLogger } from '../logging';
 import type { Tracing } from '../telemetry';
 import { buildApi } from './server';
 
 export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
   const settings = apiConfig();
-  if (!settings.token)
-    throw new ConfigError('API_TOKEN is required: the bearer token callers must send (16+ characters)');
+  let authenticator;
+  try {
+    authenticator = authenticatorFrom(settings);
+  } catch (err) {
+    throw new ConfigError(`invalid API credentials: ${(err as Error).message}`);
+  }
+  if (!authenticator)
+    throw new ConfigError(
+      'the API needs credentials: set API_CREDENTIALS_FILE (hashed tokens with identities and roles), API_JWKS_FILE ' +
+        '(with API_JWT_ISSUER and API_JWT_AUDIENCE) or API_TOKEN (one caller); see the README, "Security"',
+    );
   const logger = createLogger('api', logConfig());
   const temporal = temporalConfig(flags);
   const client = new Client({
@@ -18,7 +31,8 @@ export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Prom
   });
   const api = buildApi({
     client,
-    token: settings.token,
+    authenticator,
+    rateLimitPerMinute: settings.rateLimitPerMinute,
     webhookSecret: settings.webhookSecret,
     bodyLimit: settings.bodyLimit,
     taskQueue: temporal.taskQueue,

@@ -1,10 +1,10 @@
 /**
  * The order service's and operators' routes (registered under `/v1`): start a refund, read it, list refunds by status
  * from Temporal visibility, and send operator overrides, one saga at a time or in batches. Every one needs
- * `Authorization: Bearer <token>`.
+ * `Authorization: Bearer <credential>`, whose role must allow the route; an override's `operator` is the caller.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   getRefundStatus,
   listRefunds,
@@ -35,13 +35,16 @@ import {
   SagaStatusViewSchema,
   StartedRefundSchema,
 } from './response-schemas';
-import { bearerToken, secretMatches } from './secrets';
+import type { Authenticator, Principal } from './auth';
+import { authenticateRequests, principalOf } from './auth-hook';
 
 /** Options of {@link refundRoutes}. */
 export interface RefundRoutesOptions {
   client: Client;
-  /** The bearer token callers must send. */
-  token: string;
+  /** Who each credential is. */
+  authenticator: Authenticator;
+  /** Requests a minute per identity. */
+  rateLimitPerMinute: number;
   taskQueue: string;
   /** Options for the sagas these routes start. */
   startOptions?: Omit<StartRefundOptions, 'taskQueue'>;
@@ -52,23 +55,39 @@ const BATCH_BODY_LIMIT = 256 * 1024;
 
 const notFound = (orderId: string) => `no refund for order ${orderId}`;
 
-/** The refund routes, behind the bearer token. */
-export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api, options, done) => {
+/**
+ * The override as the caller's identity sends it: a body's `operator` may only repeat the identity, so the audit trail
+ * names who acted. Undefined when the body names someone else.
+ */
+function asCaller<O extends { operator?: string }>(
+  override: O,
+  caller: Principal,
+): (O & { operator: string }) | undefined {
+  if (override.operator !== undefined && override.operator !== caller.identity) return undefined;
+  return { ...override, operator: caller.identity };
+}
+
+const notTheCaller = (caller: Principal) =>
+  `operator must be your own identity (${caller.identity}) or left out; overrides are recorded as their sender's`;
+
+/** The refund routes, behind authentication. */
+export const refundRoutes: FastifyPluginAsyncZod<RefundRoutesOptions> = async (api, options) => {
   const { client, taskQueue } = options;
 
-  api.addHook('onRequest', async (request, reply) => {
-    if (!secretMatches(bearerToken(request.headers.authorization), options.token)) {
-      return sendError(reply, 401, 'unauthorized', 'send Authorization: Bearer <token>');
-    }
-  });
-  // The hook above answers 401 on every route here, and the body parser 413 and 415 on every route with a body:
-  // documented once, where they happen.
+  await authenticateRequests(api, options.authenticator, options.rateLimitPerMinute);
+  // Authentication answers 401, 403 and 429 on every route here, and the body parser 413 and 415 on every route with
+  // a body: documented once, where they happen.
   api.addHook('onRoute', (route) => {
     route.schema = {
       ...route.schema,
       response: {
         ...(route.schema?.response as object | undefined),
-        401: json(ErrorEnvelope, 'Missing or wrong bearer token'),
+        401: json(ErrorEnvelope, 'Missing or unknown credential'),
+        403: json(
+          ErrorEnvelope,
+          "`forbidden`: the caller's role may not use this route; `operator_mismatch`: an override names another operator",
+        ),
+        429: json(ErrorEnvelope, '`rate_limited`: too many requests from this identity; see `Retry-After`'),
         ...(route.schema?.body !== undefined && {
           413: json(ErrorEnvelope, '`body_too_large`: the body is over the limit; nothing was done'),
           415: json(
@@ -102,7 +121,7 @@ export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api,
           ),
         },
       },
-      config: { invalidBody: (issues) => new InvalidRequestError(issues).message },
+      config: { permission: 'start', invalidBody: (issues) => new InvalidRequestError(issues).message },
     },
     async (request, reply) => {
       try {
@@ -122,6 +141,7 @@ export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api,
   api.get(
     '/refunds/:orderId',
     {
+      config: { permission: 'read' },
       schema: {
         summary: 'The saga status of one order',
         params: OrderIdParams,
@@ -146,6 +166,7 @@ export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api,
   api.get(
     '/refunds',
     {
+      config: { permission: 'read' },
       schema: {
         summary: 'List refunds from Temporal visibility',
         querystring: ListQuery,
@@ -187,12 +208,15 @@ export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api,
           ),
         },
       },
-      config: { invalidBody: 'invalid override' },
+      config: { permission: 'override', invalidBody: 'invalid override' },
     },
     async (request, reply) => {
       const { orderId } = request.params;
+      const caller = principalOf(request);
+      const override = asCaller(request.body, caller);
+      if (!override) return sendError(reply, 403, 'operator_mismatch', notTheCaller(caller));
       try {
-        return await sendOverride(client, orderId, request.body, { id: request.headers['idempotency-key'] });
+        return await sendOverride(client, orderId, override, { id: request.headers['idempotency-key'] });
       } catch (err) {
         if (err instanceof SagaEndedError) return sendError(reply, 409, 'saga_ended', err.message);
         if (err instanceof OverrideRejectedError) return sendError(reply, 409, 'override_rejected', err.message);
@@ -218,11 +242,14 @@ export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api,
           ),
         },
       },
-      config: { invalidBody: 'invalid batch' },
+      config: { permission: 'override', invalidBody: 'invalid batch' },
     },
     async (request, reply) => {
+      const caller = principalOf(request);
+      const asSent = asCaller(request.body.override, caller);
+      if (!asSent) return sendError(reply, 403, 'operator_mismatch', notTheCaller(caller));
       try {
-        const { target, override, dryRun, concurrency } = parseOverrideBatch(request.body);
+        const { target, override, dryRun, concurrency } = parseOverrideBatch({ ...request.body, override: asSent });
         const id = request.headers['idempotency-key'];
         return await sendOverrides(client, target, override, { dryRun, concurrency, id });
       } catch (err) {
@@ -233,5 +260,4 @@ export const refundRoutes: FastifyPluginCallbackZod<RefundRoutesOptions> = (api,
       }
     },
   );
-  done();
 };

@@ -49,8 +49,14 @@ export const IdempotencyKeyHeaders = z.looseObject({
   }),
 });
 
+/** An action's input with `action`; `operator` is the caller's identity, so a body may leave it out. */
 const withAction = <A extends OverrideAction>(action: A) =>
-  OVERRIDE_INPUTS[action].extend({ action: z.literal(action) });
+  OVERRIDE_INPUTS[action].extend({
+    action: z.literal(action),
+    operator: OVERRIDE_INPUTS[action].shape.operator.optional().meta({
+      description: "The caller's own identity, or left out: overrides are recorded as their sender's",
+    }),
+  });
 
 /** An override: `action` and that action's input, as `parseOverride` in the client reads it. */
 export const OverrideBody = z

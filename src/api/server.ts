@@ -19,6 +19,7 @@ import type { StartRefundOptions } from '../client';
 import { packageVersion } from '../config';
 import { resolveSagaOptions, TASK_QUEUE, toFieldIssues } from '../domain';
 import { createLogger, type Logger } from '../logging';
+import type { Authenticator } from './auth';
 import { circleWebhook } from './circle-webhook';
 import { apiErrorHandler, routeNotFound } from './errors';
 import { answerClientError, HTTP_SERVER_OPTIONS, refuseMalformedHttp } from './http-refusals';
@@ -30,8 +31,10 @@ import { discardUnreadBodies } from './unread-bodies';
 /** Settings of the API server. */
 export interface ApiOptions {
   client: Client;
-  /** The bearer token callers must send. */
-  token: string;
+  /** Who each bearer credential is, and its role (`authenticatorFrom`, `hashedTokens`, `jwtAuthenticator`). */
+  authenticator: Authenticator;
+  /** Requests a minute each identity may make. @default 1200 */
+  rateLimitPerMinute?: number;
   /** @default 'refunds' */
   taskQueue?: string;
   /** Largest accepted request body. @default 64 KiB */
@@ -98,7 +101,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.register(refundRoutes, {
     prefix: '/v1',
     client: options.client,
-    token: options.token,
+    authenticator: options.authenticator,
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 1200,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     startOptions: options.startOptions,
   });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { authenticatorFrom, hashedTokens, hashToken, type Authenticator } from '../api/auth';
 import { buildApi } from '../api/server';
 import {
   apiConfig,
@@ -85,6 +86,33 @@ function devSecret(stateDir: string, name: string, prefix: string): string {
   return secret;
 }
 
+/**
+ * The API's credentials: yours when API_CREDENTIALS_FILE, API_JWKS_FILE or API_TOKEN is set, else one dev token per
+ * role, made up once and kept in `.temporal/` (`api-token` is the operator's, as the README's examples read it).
+ */
+function devCredentials(
+  stateDir: string,
+  settings: ReturnType<typeof apiConfig>,
+): { authenticator: Authenticator; banner: string } {
+  const configured = authenticatorFrom(settings);
+  if (configured) return { authenticator: configured, banner: '                (your configured credentials)' };
+  const dev = [
+    { file: 'api-token', identity: 'operator@dev.local', role: 'operator' },
+    { file: 'order-service-token', identity: 'order-service', role: 'order-service' },
+    { file: 'finance-token', identity: 'finance@dev.local', role: 'finance' },
+  ] as const;
+  const tokens = dev.map((d) => ({ ...d, token: devSecret(stateDir, d.file, 'dev_') }));
+  return {
+    authenticator: hashedTokens(tokens.map((t) => ({ ...t, tokenSha256: hashToken(t.token) }))),
+    banner: tokens
+      .map(
+        (t) =>
+          `                ${t.role.padEnd(13)} Authorization: Bearer ${t.token}  (${t.identity}; ${join(stateDir, t.file)})`,
+      )
+      .join('\n'),
+  };
+}
+
 export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
   const settings = workerConfig();
   const sandboxSettings = sandboxConfig();
@@ -133,12 +161,13 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   }
 
   const apiSettings = apiConfig();
-  const token = apiSettings.token ?? devSecret(stack.stateDir, 'api-token', 'dev_');
+  const credentials = devCredentials(stack.stateDir, apiSettings);
   const webhookSecret = apiSettings.webhookSecret ?? devSecret(stack.stateDir, 'circle-webhook-secret', 'whsec_');
   const api = buildApi({
     logger: logger.child({ component: 'api' }),
     client: new Client({ connection: client, namespace, interceptors: tracing?.clientInterceptors }),
-    token,
+    authenticator: credentials.authenticator,
+    rateLimitPerMinute: apiSettings.rateLimitPerMinute,
     webhookSecret,
     bodyLimit: apiSettings.bodyLimit,
     taskQueue,
@@ -154,7 +183,8 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   Temporal      ${address} (namespace ${namespace})${dev ? `, state in ${join(stack.stateDir, 'temporal.db')}` : ''}
   Web UI        ${uiUrl}${dev ? `/namespaces/${namespace}/workflows` : ''}
   Task queue    ${taskQueue}${settings.versioning ? ` (worker ${settings.versioning.deploymentName} ${settings.versioning.buildId}, pinned)` : ''}
-  HTTP API      ${apiUrl}  (Authorization: Bearer ${token}; OpenAPI at /openapi.json)
+  HTTP API      ${apiUrl}  (OpenAPI at /openapi.json)
+${credentials.banner}
   Webhook       ${apiUrl}/v1/webhooks/circle  (X-Webhook-Secret: ${webhookSecret})
   Sandboxes     Circle ${urls.circle}, Stripe ${urls.stripeClimate}, SQUAKE ${urls.squake},
                 1ClickImpact ${urls.oneClickImpact}, recon ${urls.impactRecon}

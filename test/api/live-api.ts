@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { operatorToken } from '../support/api-auth';
 
 export const TOKEN = 'test-token';
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
@@ -42,7 +43,7 @@ export function useLiveApi() {
   let api: FastifyInstance;
   let port = 0;
   beforeAll(async () => {
-    api = buildApi({ client, token: TOKEN, webhookSecret: WEBHOOK_SECRET });
+    api = buildApi({ client, authenticator: operatorToken(TOKEN), webhookSecret: WEBHOOK_SECRET });
     await api.listen({ port: 0, host: '127.0.0.1' });
     port = (api.server.address() as net.AddressInfo).port;
   });

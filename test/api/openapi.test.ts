@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildApi } from '../../src/api/server';
+import { operatorToken } from '../support/api-auth';
 import { RefundRequestSchema, STEPS } from '../../src/domain';
 
 interface Schema {
@@ -27,7 +28,7 @@ const client = {} as Client;
 let api: FastifyInstance;
 let doc: Document;
 beforeAll(async () => {
-  api = buildApi({ client, token: 'test-token' });
+  api = buildApi({ client, authenticator: operatorToken('test-token') });
   const response = await api.inject({ method: 'GET', url: '/openapi.json' });
   expect(response.statusCode).toBe(200);
   doc = response.json<Document>();
@@ -77,7 +78,7 @@ describe('the OpenAPI document, generated from the routes’ zod schemas', () =>
     const view = jsonSchema(get, '200');
     expect(view.required).toEqual(expect.arrayContaining(['orderId', 'status', 'steps', 'overrides', 'startedAt']));
     expect(view.properties?.steps).toMatchObject({ type: 'object', required: [...STEPS] });
-    expect(Object.keys(get?.responses ?? {}).sort()).toEqual(['200', '400', '401', '404']);
+    expect(Object.keys(get?.responses ?? {}).sort()).toEqual(['200', '400', '401', '403', '404', '429']);
     const error = jsonSchema(get, '404');
     expect(error).toMatchObject({ required: ['error'] });
     expect(resolve(error.properties?.error)).toMatchObject({

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { operatorToken } from '../support/api-auth';
 
 const TOKEN = 'test-token';
 const WEBHOOK_SECRET = 'webhook-secret-for-tests';
@@ -21,7 +22,12 @@ beforeAll(() => {
       done();
     },
   });
-  api = buildApi({ client, token: TOKEN, webhookSecret: WEBHOOK_SECRET, logger: pino({ level: 'info' }, sink) });
+  api = buildApi({
+    client,
+    authenticator: operatorToken(TOKEN),
+    webhookSecret: WEBHOOK_SECRET,
+    logger: pino({ level: 'info' }, sink),
+  });
 });
 afterAll(() => api.close());
 
@@ -198,7 +204,7 @@ describe('who may call what', () => {
   });
 
   it('answers 503 on the webhook when no secret is configured', async () => {
-    const unconfigured = buildApi({ client, token: TOKEN });
+    const unconfigured = buildApi({ client, authenticator: operatorToken(TOKEN) });
     try {
       const response = await unconfigured.inject({ method: 'POST', url: '/v1/webhooks/circle', payload: {} });
       expect(response.statusCode).toBe(503);

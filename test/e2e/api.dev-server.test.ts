@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { operatorToken } from '../support/api-auth';
 import { getRefundStatus, startRefund } from '../../src/client';
 import type { refundSaga } from '../../src/workflows';
 import { CarbonProviderKey, type SagaStatusView } from '../../src/domain';
@@ -17,7 +18,7 @@ beforeAll(() => {
   const { env, taskQueue } = stack();
   api = buildApi({
     client: env.client,
-    token: TOKEN,
+    authenticator: operatorToken(TOKEN, 'ops@example.com'),
     taskQueue,
     webhookSecret: WEBHOOK_SECRET,
     startOptions: { sagaOptions: FAST_POLLING },
@@ -201,7 +202,6 @@ describe('HTTP API over the real stack', () => {
     const rejected = await post(`/v1/refunds/${request.orderId}/overrides`, {
       action: 'retryStep',
       step: 'impact',
-      operator: 'ops',
       reason: 'try',
     });
     expect(rejected.statusCode).toBe(409);
@@ -212,18 +212,21 @@ describe('HTTP API over the real stack', () => {
     const invalid = await post(`/v1/refunds/${request.orderId}/overrides`, { action: 'skipStep', step: 'carbon' });
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json<{ error: { issues: Array<{ path: string }> } }>().error.issues.map((i) => i.path)).toEqual([
-      'operator',
       'reason',
     ]);
 
+    // The body names no operator: the saga records the caller's identity.
     const accepted = await post(`/v1/refunds/${request.orderId}/overrides`, {
       action: 'skipStep',
       step: 'carbon',
-      operator: 'ops@example.com',
       reason: 'refunded in the Stripe dashboard',
     });
     expect(accepted.statusCode).toBe(200);
     expect(accepted.json<SagaStatusView>().steps.carbon.state).toBe('skipped');
+    expect(accepted.json<SagaStatusView>().overrides.at(-1)).toMatchObject({
+      action: 'skipStep',
+      operator: 'ops@example.com',
+    });
   });
 
   it('ends a settlement wait when the Circle webhook arrives, and refuses a wrong secret or an unknown payment', async () => {
@@ -352,7 +355,6 @@ describe('operators stay in control through the API', () => {
         action: 'extendDeadline',
         step: 'payment',
         duration: '1h',
-        operator: 'ops',
         reason: 'Circle slow',
       };
       const url = `/v1/refunds/${request.orderId}/overrides`;

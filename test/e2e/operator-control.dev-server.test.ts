@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { operatorToken } from '../support/api-auth';
 import { getRefundStatus, listRefunds, startRefund } from '../../src/client';
 import {
   abortUpdate,
@@ -25,7 +26,12 @@ let api: FastifyInstance;
 
 beforeAll(() => {
   const { env, taskQueue } = stack();
-  api = buildApi({ client: env.client, token: 'token', taskQueue, webhookSecret: WEBHOOK_SECRET });
+  api = buildApi({
+    client: env.client,
+    authenticator: operatorToken('token'),
+    taskQueue,
+    webhookSecret: WEBHOOK_SECRET,
+  });
 });
 afterAll(() => api?.close());
 
