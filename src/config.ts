@@ -312,3 +312,20 @@ export function telemetryConfig(env: NodeJS.ProcessEnv = process.env) {
     ? { endpoint: parsed.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, ''), serviceName: parsed.OTEL_SERVICE_NAME }
     : undefined;
 }
+
+/** Where the operator CLI sends overrides: the HTTP API, with the operator's own credential, when both are set. */
+export function cliApiConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(
+    z.object({
+      /** The API the CLI sends overrides through (it vouches for them); unset: straight to Temporal. */
+      REFUND_SAGA_API_URL: z.string().url({ error: 'must be a URL such as http://127.0.0.1:3000' }).optional(),
+      /** The operator's own API credential. */
+      REFUND_SAGA_TOKEN: z.string().min(1).optional(),
+    }),
+    env,
+  );
+  if (!parsed.REFUND_SAGA_API_URL) return undefined;
+  if (!parsed.REFUND_SAGA_TOKEN)
+    throw new ConfigError('REFUND_SAGA_API_URL is set but REFUND_SAGA_TOKEN is not: set your own API credential');
+  return { url: parsed.REFUND_SAGA_API_URL.replace(/\/+$/, ''), token: parsed.REFUND_SAGA_TOKEN };
+}

@@ -2,6 +2,7 @@
 import { parseOverrideBatch, sendOverrides, type OverrideOutcome, type OverrideTarget } from '../client';
 import { UsageError } from './output';
 import type { OperatorSession } from './session';
+import { overridesViaApi, type ApiTarget } from './via-api';
 
 /** The batch flags, as parsed. */
 export interface BatchFlags {
@@ -26,15 +27,23 @@ export function batchTarget(flags: BatchFlags): OverrideTarget {
   };
 }
 
-/** The batch's target and settings, checked before anything connects; throws `UsageError` or `InvalidRequestError`. */
-export function batchOptions(flags: BatchFlags, override: object) {
-  const batch = parseOverrideBatch({
+/**
+ * The batch's target and settings, checked before anything connects; throws `UsageError` or `InvalidRequestError`.
+ * Through the API the override may leave `operator` out (the API sets the caller's identity).
+ */
+export function batchOptions(flags: BatchFlags, override: { operator?: string }, api?: ApiTarget) {
+  const asSent = {
     ...batchTarget(flags),
     override,
     dryRun: !flags.apply,
     ...(flags.concurrency !== undefined && { concurrency: Number(flags.concurrency) }),
-  });
-  return { ...batch, id: flags.id };
+  };
+  const batch = parseOverrideBatch(
+    api && override.operator === undefined
+      ? { ...asSent, override: { ...override, operator: 'the API caller' } }
+      : asSent,
+  );
+  return { ...batch, asSent, id: flags.id };
 }
 
 const line = (r: OverrideOutcome, done: number, total: number) =>
@@ -44,16 +53,24 @@ const line = (r: OverrideOutcome, done: number, total: number) =>
 export async function runOverrideBatch(
   session: OperatorSession,
   batch: ReturnType<typeof batchOptions>,
+  api?: ApiTarget,
 ): Promise<number> {
   const { io, json } = session;
   // With -o json, standard output carries only the report: progress goes to standard error.
   const progress = (text: string) => (json ? io.err(text) : io.out(text));
-  const report = await sendOverrides(await session.connect(), batch.target, batch.override, {
-    dryRun: batch.dryRun,
-    concurrency: batch.concurrency,
-    id: batch.id,
-    onProgress: (r, done, total) => progress(line(r, done, total)),
-  });
+  let report;
+  if (api) {
+    // The API answers once the batch is done: each saga's line comes then.
+    report = await overridesViaApi(api, batch.asSent, batch.id);
+    report.results?.forEach((r, i, all) => progress(line(r, i + 1, all.length)));
+  } else {
+    report = await sendOverrides(await session.connect(), batch.target, batch.override, {
+      dryRun: batch.dryRun,
+      concurrency: batch.concurrency,
+      id: batch.id,
+      onProgress: (r, done, total) => progress(line(r, done, total)),
+    });
+  }
   const action = batch.override.action;
   const capped = report.capped
     ? `only the first ${report.orderIds.length} matching sagas were taken; run again for the rest`

@@ -1,16 +1,20 @@
 /**
  * `refund-saga override <orderId> <action> …`: one operator override, sent as an update; with `--where` or `--orders`
- * instead of the order id, the same override to many sagas (override-batch.ts).
+ * instead of the order id, the same override to many sagas (override-batch.ts). With REFUND_SAGA_API_URL and the
+ * operator's REFUND_SAGA_TOKEN it goes through the HTTP API, which records the token's identity as the operator and
+ * vouches for it to the worker; otherwise straight to Temporal, with `--operator`.
  */
 import { Option, type Command } from 'commander';
 import type { ZodType } from 'zod';
 import { OverrideIdSchema, parseOverride, sendOverride } from '../client';
+import { cliApiConfig } from '../config';
 import { OVERRIDE_ACTIONS, OVERRIDE_INPUTS, STEPS, type OverrideAction } from '../domain';
 import { addOutputOption, addTemporalOptions, temporalArgs } from './global-options';
 import { orderIdArg, pad, UsageError } from './output';
 import { batchOptions, batchTarget, runOverrideBatch, type BatchFlags } from './override-batch';
 import { operatorAction, type OperatorContext } from './session';
 import { renderStatus } from './status';
+import { overrideViaApi, type ApiTarget } from './via-api';
 
 /** The `override` command's options, as parsed. */
 type OverrideFlags = BatchFlags & {
@@ -51,8 +55,11 @@ Examples:
   refund-saga override --where "RefundStatus = 'needs_attention' AND RefundStep = 'carbon'" \\
     retryStep --step carbon --operator you@example.com --reason "Stripe outage over"    # lists them; --apply sends`;
 
-/** The override's input from the flags, checked; throws `InvalidRequestError` naming every bad field. */
-function overrideInput(action: string, flags: OverrideFlags) {
+/**
+ * The override's input from the flags, checked; throws `InvalidRequestError` naming every bad field. Through the API
+ * `--operator` may be left out: the API sets it to the caller's identity.
+ */
+function overrideInput(action: string, flags: OverrideFlags, api: ApiTarget | undefined) {
   const input = {
     action,
     ...(flags.step && { step: flags.step }),
@@ -62,7 +69,7 @@ function overrideInput(action: string, flags: OverrideFlags) {
     // Digits alone are milliseconds, as in the API's body.
     ...(flags.duration && { duration: /^\d+$/.test(flags.duration) ? Number(flags.duration) : flags.duration }),
   };
-  parseOverride(input);
+  parseOverride(api && flags.operator === undefined ? { ...input, operator: 'the API caller' } : input);
   return input;
 }
 
@@ -91,7 +98,7 @@ export function addOverrideCommand(program: Command, context: OperatorContext): 
     )
     .argument('[orderId]', 'the order whose saga to override')
     .argument('[action]', `one of ${OVERRIDE_ACTIONS.join(', ')}`)
-    .option('--operator <who>', 'who is acting (required)')
+    .option('--operator <who>', 'who is acting (required, unless REFUND_SAGA_API_URL sends it as your identity)')
     .option('--reason <why>', 'why (required)')
     .option('--step <step>', `the step it acts on: ${STEPS.join(', ')}`)
     .option('--evidence <text>', 'what shows it was done, e.g. a ticket (confirmRecon needs it)')
@@ -111,9 +118,12 @@ export function addOverrideCommand(program: Command, context: OperatorContext): 
       const { orderId, action } = targetArgs(batch, first, second);
       const id = flags.id === undefined ? undefined : OverrideIdSchema.safeParse(flags.id);
       if (id && !id.success) throw new UsageError(`--id ${id.error.issues[0]!.message}`);
-      const input = overrideInput(action, flags);
-      if (!orderId) return runOverrideBatch(session, batchOptions(flags, input));
-      const view = await sendOverride(await session.connect(), orderId, input, { id: id?.data });
+      const api = cliApiConfig();
+      const input = overrideInput(action, flags, api);
+      if (!orderId) return runOverrideBatch(session, batchOptions(flags, input, api), api);
+      const view = api
+        ? await overrideViaApi(api, orderId, input, id?.data)
+        : await sendOverride(await session.connect(), orderId, input, { id: id?.data });
       session.print(view, () => `accepted: ${action}\n\n${renderStatus(view, temporalArgs(session.flags))}`);
       return 0;
     }),
