@@ -230,6 +230,8 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
       API_TOKEN_ROLE: z
         .enum(['order-service', 'operator', 'finance'], { error: 'must be order-service, operator or finance' })
         .default('order-service'),
+      /** Signs browser session cookies (`/sign-in`); unset: a random one, so sessions end when the API restarts. */
+      API_SESSION_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
       /** Requests per minute each identity may make (429 past it). */
       API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
       /** Shared secret the Circle webhook must carry in `X-Webhook-Secret`. */
@@ -260,6 +262,7 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
       ? { token: parsed.API_TOKEN, identity: parsed.API_TOKEN_IDENTITY, role: parsed.API_TOKEN_ROLE }
       : undefined,
     rateLimitPerMinute: parsed.API_RATE_LIMIT_PER_MINUTE,
+    sessionSecret: parsed.API_SESSION_SECRET,
     webhookSecret: parsed.CIRCLE_WEBHOOK_SECRET,
     bodyLimit: parsed.API_BODY_LIMIT_BYTES,
   };

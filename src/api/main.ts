@@ -33,6 +33,7 @@ export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Prom
     client,
     authenticator,
     rateLimitPerMinute: settings.rateLimitPerMinute,
+    sessionSecret: settings.sessionSecret,
     webhookSecret: settings.webhookSecret,
     bodyLimit: settings.bodyLimit,
     taskQueue: temporal.taskQueue,

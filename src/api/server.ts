@@ -4,6 +4,7 @@
  * `{ error: { code, message, issues? } }` and never carry a stack trace; every response carries a `request-id`, which
  * the logs of its request carry too.
  */
+import { randomBytes } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -25,6 +26,7 @@ import { apiErrorHandler, routeNotFound } from './errors';
 import { answerClientError, HTTP_SERVER_OPTIONS, refuseMalformedHttp } from './http-refusals';
 import { readJsonBodiesOnly } from './json-body';
 import { refundRoutes } from './refund-routes';
+import { registerCookies, sessionRoutes } from './session';
 import { REQUEST_ID_HEADER, requestId } from './request-id';
 import { discardUnreadBodies } from './unread-bodies';
 
@@ -35,6 +37,8 @@ export interface ApiOptions {
   authenticator: Authenticator;
   /** Requests a minute each identity may make. @default 1200 */
   rateLimitPerMinute?: number;
+  /** Signs browser session cookies (`/sign-in`); 32+ characters. @default random: sessions end when the API restarts */
+  sessionSecret?: string;
   /** @default 'refunds' */
   taskQueue?: string;
   /** Largest accepted request body. @default 64 KiB */
@@ -49,6 +53,7 @@ export interface ApiOptions {
 
 /** Builds the API; call `listen()` on the result, or `inject()` in tests. */
 export function buildApi(options: ApiOptions): FastifyInstance {
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? 1200;
   // Options for every saga are the API's own configuration: wrong ones fail here, not as a 400 to each caller.
   const sagaOptions = resolveSagaOptions(options.startOptions?.sagaOptions);
   if (!sagaOptions.ok) {
@@ -98,11 +103,13 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     ok: true,
   }));
 
+  registerCookies(app, options.sessionSecret ?? randomBytes(32).toString('base64url'));
+  app.register(sessionRoutes, { authenticator: options.authenticator, rateLimitPerMinute });
   app.register(refundRoutes, {
     prefix: '/v1',
     client: options.client,
     authenticator: options.authenticator,
-    rateLimitPerMinute: options.rateLimitPerMinute ?? 1200,
+    rateLimitPerMinute,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     startOptions: options.startOptions,
   });
