@@ -76,6 +76,8 @@ export async function sessionRoutes(
         '/session',
         {
           schema: {
+            // Browser plumbing, like /sign-in: kept out of the document the order service reads.
+            hide: true,
             summary: 'Start a browser session for the credential sent (a signed cookie, 8 hours)',
             response: {
               200: json(SessionView, 'Signed in'),
@@ -105,7 +107,7 @@ export async function sessionRoutes(
   // Signing out needs no credential: it only tells the browser to drop its cookie.
   api.delete(
     '/v1/session',
-    { schema: { summary: 'End the browser session', response: { 204: z.null().describe('Signed out') } } },
+    { schema: { hide: true, summary: 'End the browser session', response: { 204: z.null().describe('Signed out') } } },
     async (_request, reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send(),
   );
   api.get('/sign-in', { schema: { hide: true } }, (_request, reply) =>
