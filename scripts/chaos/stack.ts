@@ -2,12 +2,15 @@
  * The chaos suite's own stack, on ports it picks: a Temporal dev server (SQLite file, so it survives a restart) or a
  * self-hosted cluster (`--cluster`), the
  * sandboxes as a separate process with persistence, the API and worker processes running the compiled package — each
- * a process the suite can kill and start again.
+ * a process the suite can kill and start again. Payloads are encrypted with a key generated per run, so every
+ * fault also runs through the payload codec.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
+import { encryptedDataConverter } from '../../src/security/codec';
+import { generatePayloadKey } from '../../src/security/keys';
 import { ensureTemporalCli } from '../../src/stack/temporal-binaries';
 import { WORKER_NODE_OPTIONS } from '../../src/worker';
 import { startTemporalCluster, TEMPORAL_SERVER_VERSION } from './cluster';
@@ -123,7 +126,11 @@ export async function startChaosStack(
 
   const taskQueue = 'refunds-chaos';
   const apiToken = `chaos_${Math.random().toString(36).slice(2)}_token`;
+  const payloadKey = generatePayloadKey('chaos');
   const common = {
+    PAYLOAD_ENCRYPTION: 'on',
+    PAYLOAD_KEYS: `${payloadKey.id}:${payloadKey.key.toString('base64')}`,
+    PAYLOAD_KEYS_FILE: '',
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     WORKER_VERSIONING: 'off',
@@ -159,7 +166,7 @@ export async function startChaosStack(
   await sandboxes.start();
   await Promise.all([api.start(), ...workers.map((w) => w.start())]);
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: encryptedDataConverter([payloadKey]) });
   return {
     server: temporal.server,
     serverFaults: temporal.faults,

@@ -5,16 +5,23 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { RequestConflictError, OverrideRejectedError } from '../client';
-import { ConfigError, temporalConfig, type TemporalFlags, type TemporalSettings } from '../config';
+import { ConfigError, stackConfig, temporalConfig, type TemporalFlags, type TemporalSettings } from '../config';
 import { InvalidRequestError } from '../domain';
+import { dataConverterFromEnv, devStackDataConverter } from '../security/keys';
 import { outputFormat, temporalFlags } from './global-options';
 import { flagOf, UsageError, type Output } from './output';
 
 /** Makes the client an operator command talks to Temporal with. */
 export type ConnectClient = (settings: TemporalSettings) => Promise<Client>;
 
-/** Connects to the Temporal that `settings` name; a server that cannot be reached is an error naming its address. */
-export async function connectClient({ connectionOptions, namespace }: TemporalSettings): Promise<Client> {
+/**
+ * Connects to the Temporal that `settings` name; a server that cannot be reached is an error naming its address.
+ * Payloads are encrypted and decrypted with PAYLOAD_KEYS or PAYLOAD_KEYS_FILE when set; against the local dev stack
+ * (no cluster configured), with the key the stack generated, as the worker it runs uses that.
+ */
+export async function connectClient({ connectionOptions, namespace, configured }: TemporalSettings): Promise<Client> {
+  // Before connecting: a bad key setting is bad input (exit 2), not a failure to reach Temporal.
+  const dataConverter = configured ? dataConverterFromEnv() : devStackDataConverter(stackConfig().stateDir);
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...connectionOptions, connectTimeout: 5000 });
@@ -23,7 +30,7 @@ export async function connectClient({ connectionOptions, namespace }: TemporalSe
       cause: err,
     });
   }
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter });
 }
 
 /** What the operator commands of one run share; `exitCode` is the one the command chose. */

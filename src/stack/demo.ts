@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { getRefundStatus, startRefund } from '../client';
 import { sandboxConfig, stackConfig, temporalConfig, type TemporalFlags } from '../config';
 import type { RefundRequest, SagaStatusView } from '../domain';
+import { devStackDataConverter } from '../security/keys';
 
 const sandboxes = sandboxConfig();
 const base = (port: number) => `http://${sandboxes.host}:${port}`;
@@ -127,7 +128,8 @@ export async function runDemo(flags: TemporalFlags = {}): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const client = new Client({ connection, namespace });
+  // The stack's worker encrypts with PAYLOAD_KEYS / PAYLOAD_KEYS_FILE, else with the key it generated into its state dir.
+  const client = new Client({ connection, namespace, dataConverter: devStackDataConverter(stack.stateDir) });
   await admin(sandboxes.ports.impactRecon, 'settings', { reversalDelayMs: 3000 });
 
   const run = Date.now().toString(36);

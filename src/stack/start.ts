@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { authenticatorFrom, hashedTokens, hashToken, type Authenticator } from '../api/auth';
 import { buildApi } from '../api/server';
@@ -24,6 +25,14 @@ import {
 } from '../config';
 import { REFUND_SEARCH_ATTRIBUTES } from '../domain';
 import { createLogger, temporalLogger } from '../logging';
+import { encryptedDataConverter } from '../security/codec';
+import {
+  DEV_STACK_KEYS_FILE,
+  generatePayloadKey,
+  payloadKeysConfig,
+  readPayloadKeysFile,
+  writePayloadKeysFile,
+} from '../security/keys';
 import type { Tracing } from '../telemetry';
 import { buildClients, sagaWorkerOptions, workerTuning } from '../worker';
 import { setCurrentCommand, setCurrentVersion } from '../worker/versioning';
@@ -113,6 +122,34 @@ function devCredentials(
   };
 }
 
+/**
+ * How the stack's worker and API encrypt payloads: with PAYLOAD_KEYS or PAYLOAD_KEYS_FILE when set, not at all with
+ * PAYLOAD_ENCRYPTION=off, else with a dev key generated once into `.temporal/payload-keys.json` (the demo and the CLI
+ * read it there). The banner names the key, never its bytes.
+ */
+function devPayloadEncryption(stateDir: string): { dataConverter?: DataConverter; banner: string } {
+  const configured = payloadKeysConfig();
+  if (configured && 'off' in configured)
+    return { banner: 'not encrypted (PAYLOAD_ENCRYPTION=off): history holds payloads in plaintext' };
+  if (configured)
+    return {
+      dataConverter: encryptedDataConverter(configured.keys),
+      banner: `encrypted with key ${configured.keys[0]!.id} (your PAYLOAD_KEYS or PAYLOAD_KEYS_FILE)`,
+    };
+  const file = join(stateDir, DEV_STACK_KEYS_FILE);
+  if (!existsSync(file)) {
+    mkdirSync(stateDir, { recursive: true });
+    try {
+      writePayloadKeysFile(file, [generatePayloadKey(`dev-${new Date().toISOString().slice(0, 10)}`)]);
+    } catch (err) {
+      // Another stack starting in the same directory wrote it first: use that one.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  const keys = readPayloadKeysFile(file, 'the dev stack’s keys file');
+  return { dataConverter: encryptedDataConverter(keys), banner: `encrypted with dev key ${keys[0]!.id} (${file})` };
+}
+
 export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
   const settings = workerConfig();
   const sandboxSettings = sandboxConfig();
@@ -140,13 +177,21 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   });
   const urls = sandboxes.urls;
   const providers = providerConfig(urls);
+  const encryption = devPayloadEncryption(stack.stateDir);
 
   log('bundling workflows and starting the worker');
   const connection = await NativeConnection.connect(connectionOptions);
   const worker = await Worker.create(
     sagaWorkerOptions(
       buildClients(providers),
-      { connection, namespace, taskQueue, ...workerTuning(settings), shutdownGraceTime: '5s' },
+      {
+        connection,
+        namespace,
+        taskQueue,
+        dataConverter: encryption.dataConverter,
+        ...workerTuning(settings),
+        shutdownGraceTime: '5s',
+      },
       { version: settings.versioning, tracing },
     ),
   );
@@ -165,7 +210,12 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   const webhookSecret = apiSettings.webhookSecret ?? devSecret(stack.stateDir, 'circle-webhook-secret', 'whsec_');
   const api = buildApi({
     logger: logger.child({ component: 'api' }),
-    client: new Client({ connection: client, namespace, interceptors: tracing?.clientInterceptors }),
+    client: new Client({
+      connection: client,
+      namespace,
+      interceptors: tracing?.clientInterceptors,
+      dataConverter: encryption.dataConverter,
+    }),
     authenticator: credentials.authenticator,
     rateLimitPerMinute: apiSettings.rateLimitPerMinute,
     webhookSecret,
@@ -183,6 +233,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   Temporal      ${address} (namespace ${namespace})${dev ? `, state in ${join(stack.stateDir, 'temporal.db')}` : ''}
   Web UI        ${uiUrl}${dev ? `/namespaces/${namespace}/workflows` : ''}
   Task queue    ${taskQueue}${settings.versioning ? ` (worker ${settings.versioning.deploymentName} ${settings.versioning.buildId}, pinned)` : ''}
+  Payloads      ${encryption.banner}
   HTTP API      ${apiUrl}  (OpenAPI at /openapi.json)
 ${credentials.banner}
   Webhook       ${apiUrl}/v1/webhooks/circle  (X-Webhook-Secret: ${webhookSecret})

@@ -1,11 +1,13 @@
 /**
  * The worker process (`refund-saga worker`, `npm run worker`): connects through `temporalConfig`, polls the saga's
- * task queue as a Worker Deployment Version, serves Prometheus metrics on loopback, logs through pino, and shuts down
- * gracefully on SIGINT/SIGTERM.
+ * task queue as a Worker Deployment Version, encrypts every payload it writes to history (PAYLOAD_KEYS or
+ * PAYLOAD_KEYS_FILE; it refuses to start without them unless PAYLOAD_ENCRYPTION=off), serves Prometheus metrics on
+ * loopback, logs through pino, and shuts down gracefully on SIGINT/SIGTERM.
  */
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { logConfig, providerConfig, temporalConfig, workerConfig, type TemporalFlags } from '../config';
 import { createLogger, temporalLogger, type Logger } from '../logging';
+import { requirePayloadEncryption } from '../security/keys';
 import type { Tracing } from '../telemetry';
 import { buildClients, sagaWorkerOptions, workerTuning, type SagaWorkerVersion } from './index';
 import { currentBuildId, setCurrentCommand } from './versioning';
@@ -14,6 +16,7 @@ export async function runWorker(flags: TemporalFlags = {}, tracing?: Tracing): P
   const settings = workerConfig();
   const providers = providerConfig();
   const temporal = temporalConfig(flags);
+  const encryption = requirePayloadEncryption('the worker');
   const log = createLogger('worker', logConfig());
   Runtime.install({
     logger: temporalLogger(log),
@@ -25,6 +28,9 @@ export async function runWorker(flags: TemporalFlags = {}, tracing?: Tracing): P
   if (providers.usesSandboxDefaults) {
     log.warn('some provider URLs are unset and point at the local sandboxes; set *_BASE_URL and keys for production');
   }
+  if (encryption.off) {
+    log.warn('PAYLOAD_ENCRYPTION=off: workflow history holds refund requests and operator notes in plaintext');
+  }
   const worker = await Worker.create(
     sagaWorkerOptions(
       buildClients(providers),
@@ -32,6 +38,7 @@ export async function runWorker(flags: TemporalFlags = {}, tracing?: Tracing): P
         connection,
         namespace: temporal.namespace,
         taskQueue: temporal.taskQueue,
+        dataConverter: encryption.dataConverter,
         ...workerTuning(settings),
       },
       { version: settings.versioning, tracing },
@@ -43,6 +50,7 @@ export async function runWorker(flags: TemporalFlags = {}, tracing?: Tracing): P
       namespace: temporal.namespace,
       taskQueue: temporal.taskQueue,
       version: settings.versioning ?? 'unversioned',
+      payloadKey: encryption.off ? 'off (plaintext)' : encryption.currentKeyId,
       metrics: settings.metrics ? `http://${settings.metrics.host}:${settings.metrics.port}/metrics` : 'off',
     },
     'worker polling',
