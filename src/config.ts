@@ -236,6 +236,17 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
       API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
       /** Shared secret the Circle webhook must carry in `X-Webhook-Secret`. */
       CIRCLE_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+      /** Browser origins that may call the codec server (`/codec`): the Temporal UI's, comma-separated. */
+      CODEC_CORS_ORIGINS: z
+        .string()
+        .default('')
+        .transform((v) =>
+          v
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+        )
+        .pipe(z.array(z.url({ error: 'must be an origin such as https://temporal.example.com' }))),
       API_BODY_LIMIT_BYTES: z.coerce
         .number()
         .int()
@@ -263,6 +274,7 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
       : undefined,
     rateLimitPerMinute: parsed.API_RATE_LIMIT_PER_MINUTE,
     sessionSecret: parsed.API_SESSION_SECRET,
+    codecCorsOrigins: parsed.CODEC_CORS_ORIGINS,
     webhookSecret: parsed.CIRCLE_WEBHOOK_SECRET,
     bodyLimit: parsed.API_BODY_LIMIT_BYTES,
   };

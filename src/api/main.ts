@@ -8,6 +8,7 @@ import { authenticatorFrom } from './auth';
 import { createLogger } from '../logging';
 import type { Tracing } from '../telemetry';
 import { buildApi } from './server';
+import { requirePayloadEncryption } from '../security/keys';
 
 export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
   const settings = apiConfig();
@@ -22,18 +23,23 @@ export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Prom
       'the API needs credentials: set API_CREDENTIALS_FILE (hashed tokens with identities and roles), API_JWKS_FILE ' +
         '(with API_JWT_ISSUER and API_JWT_AUDIENCE) or API_TOKEN (one caller); see the README, "Security"',
     );
+  const encryption = requirePayloadEncryption('the API');
   const logger = createLogger('api', logConfig());
+  if ('off' in encryption) logger.warn('PAYLOAD_ENCRYPTION=off: payloads go to Temporal in plaintext');
   const temporal = temporalConfig(flags);
   const client = new Client({
     connection: await Connection.connect(temporal.connectionOptions),
     namespace: temporal.namespace,
     interceptors: tracing?.clientInterceptors,
+    dataConverter: encryption.dataConverter,
   });
+  const codec = encryption.dataConverter?.payloadCodecs?.[0];
   const api = buildApi({
     client,
     authenticator,
     rateLimitPerMinute: settings.rateLimitPerMinute,
     sessionSecret: settings.sessionSecret,
+    ...(codec && { codec: { codec, corsOrigins: settings.codecCorsOrigins } }),
     webhookSecret: settings.webhookSecret,
     bodyLimit: settings.bodyLimit,
     taskQueue: temporal.taskQueue,

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -20,13 +21,14 @@ import type { StartRefundOptions } from '../client';
 import { packageVersion } from '../config';
 import { resolveSagaOptions, TASK_QUEUE, toFieldIssues } from '../domain';
 import { createLogger, type Logger } from '../logging';
-import type { Authenticator } from './auth';
+import { PERMISSIONS, type Authenticator } from './auth';
 import { circleWebhook } from './circle-webhook';
 import { apiErrorHandler, routeNotFound } from './errors';
 import { answerClientError, HTTP_SERVER_OPTIONS, refuseMalformedHttp } from './http-refusals';
 import { readJsonBodiesOnly } from './json-body';
 import { refundRoutes } from './refund-routes';
-import { registerCookies, sessionRoutes } from './session';
+import { registerCookies, requestPrincipal, sessionRoutes } from './session';
+import { codecRoutes } from './codec-routes';
 import { REQUEST_ID_HEADER, requestId } from './request-id';
 import { discardUnreadBodies } from './unread-bodies';
 
@@ -37,6 +39,11 @@ export interface ApiOptions {
   authenticator: Authenticator;
   /** Requests a minute each identity may make. @default 1200 */
   rateLimitPerMinute?: number;
+  /**
+   * The codec server (`POST /codec/encode`, `/codec/decode`) for the Temporal UI: the payload codec of the workers and
+   * clients, and the browser origins that may call it. Operators and finance, by bearer credential or session cookie.
+   */
+  codec?: { codec: PayloadCodec; corsOrigins: readonly string[] };
   /** Signs browser session cookies (`/sign-in`); 32+ characters. @default random: sessions end when the API restarts */
   sessionSecret?: string;
   /** @default 'refunds' */
@@ -105,6 +112,15 @@ export function buildApi(options: ApiOptions): FastifyInstance {
 
   registerCookies(app, options.sessionSecret ?? randomBytes(32).toString('base64url'));
   app.register(sessionRoutes, { authenticator: options.authenticator, rateLimitPerMinute });
+  if (options.codec) {
+    const { authenticator } = options;
+    app.register(codecRoutes, {
+      codec: options.codec.codec,
+      corsOrigins: options.codec.corsOrigins,
+      authenticate: (request) => requestPrincipal(request, authenticator),
+      allowedRoles: PERMISSIONS.decode,
+    });
+  }
   app.register(refundRoutes, {
     prefix: '/v1',
     client: options.client,

@@ -44,6 +44,7 @@ const log = (line: string) => console.log(`[stack] ${line}`);
 
 async function startDevServer(
   stack: ReturnType<typeof stackConfig>,
+  codecEndpoint: string,
 ): Promise<{ address: string; uiUrl: string; process: ChildProcess }> {
   const cli = await ensureTemporalCli((line) => log(line));
   if (!cli.path)
@@ -59,6 +60,9 @@ async function startDevServer(
     String(port),
     '--ui-port',
     String(uiPort),
+    // The UI decodes payloads through the API's codec server, for whoever signed in there (README, "Security").
+    '--ui-codec-endpoint',
+    codecEndpoint,
     '--log-level',
     'warn',
   ];
@@ -164,7 +168,10 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   const started = Date.now();
 
   // A profile, TEMPORAL_ADDRESS or --address names a cluster; otherwise the stack runs its own dev server.
-  const dev = temporal.configured ? undefined : await startDevServer(stack);
+  const apiSettings = apiConfig();
+  // `localhost`, as the UI's own URL: the session cookie of /sign-in is then the UI's site's, and goes with its calls.
+  const codecEndpoint = `http://localhost:${apiSettings.port}/codec`;
+  const dev = temporal.configured ? undefined : await startDevServer(stack, codecEndpoint);
   const connectionOptions = { ...temporal.connectionOptions, ...(dev && { address: dev.address }) };
   const { address } = connectionOptions;
   const client = await Connection.connect(connectionOptions);
@@ -205,7 +212,6 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
       );
   }
 
-  const apiSettings = apiConfig();
   const credentials = devCredentials(stack.stateDir, apiSettings);
   const webhookSecret = apiSettings.webhookSecret ?? devSecret(stack.stateDir, 'circle-webhook-secret', 'whsec_');
   const api = buildApi({
@@ -218,6 +224,13 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
     }),
     authenticator: credentials.authenticator,
     rateLimitPerMinute: apiSettings.rateLimitPerMinute,
+    sessionSecret: apiSettings.sessionSecret ?? devSecret(stack.stateDir, 'session-secret', 'session_'),
+    ...(encryption.dataConverter?.payloadCodecs?.[0] && {
+      codec: {
+        codec: encryption.dataConverter.payloadCodecs[0],
+        corsOrigins: [...apiSettings.codecCorsOrigins, `http://localhost:${stack.uiPort}`],
+      },
+    }),
     webhookSecret,
     bodyLimit: apiSettings.bodyLimit,
     taskQueue,
@@ -233,10 +246,16 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   Temporal      ${address} (namespace ${namespace})${dev ? `, state in ${join(stack.stateDir, 'temporal.db')}` : ''}
   Web UI        ${uiUrl}${dev ? `/namespaces/${namespace}/workflows` : ''}
   Task queue    ${taskQueue}${settings.versioning ? ` (worker ${settings.versioning.deploymentName} ${settings.versioning.buildId}, pinned)` : ''}
-  Payloads      ${encryption.banner}
+  Payloads      ${encryption.banner}${
+    dev && encryption.dataConverter
+      ? `
+                the Web UI decodes them for whoever signs in at http://localhost:${apiSettings.port}/sign-in
+                (operator or finance; then tick "Include cross-origin credentials" in the UI's codec settings)`
+      : ''
+  }
   HTTP API      ${apiUrl}  (OpenAPI at /openapi.json)
 ${credentials.banner}
-  Webhook       ${apiUrl}/v1/webhooks/circle  (X-Webhook-Secret: ${webhookSecret})
+  Webhook       ${apiUrl}/v1/webhooks/circle  (signed with ${webhookSecret}: X-Webhook-Timestamp, X-Webhook-Signature v1=HMAC-SHA256)
   Sandboxes     Circle ${urls.circle}, Stripe ${urls.stripeClimate}, SQUAKE ${urls.squake},
                 1ClickImpact ${urls.oneClickImpact}, recon ${urls.impactRecon}
 
