@@ -4,9 +4,10 @@
  * command an operator would run for the stuck ones.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { getRefundStatus, startRefund } from '../client';
-import { sandboxConfig, stackConfig, temporalConfig, type TemporalFlags } from '../config';
+import { apiConfig, sandboxConfig, stackConfig, temporalConfig, type TemporalFlags } from '../config';
 import type { RefundRequest, SagaStatusView } from '../domain';
 import { devStackDataConverter } from '../security/keys';
 
@@ -168,13 +169,17 @@ export async function runDemo(flags: TemporalFlags = {}): Promise<void> {
     );
   const stuck = views.filter((v) => v.status === 'needs_attention');
   if (stuck.length) {
-    console.log('\nWhat an operator would run for the stuck ones:');
+    // Through the stack's API, as its operator: the API records who acted and vouches for the override to the worker.
+    console.log('\nWhat an operator would run for the stuck ones (as the dev operator, through the API):');
+    console.log(
+      `  export REFUND_SAGA_API_URL=http://localhost:${apiConfig().port} REFUND_SAGA_TOKEN=$(cat ${join(stack.stateDir, 'api-token')})`,
+    );
     for (const v of stuck) {
       const [step, status] = Object.entries(v.steps).find(([, s]) => s.state === 'blocked')!;
       const command =
         step === 'recon'
-          ? `npx refund-saga override ${v.orderId} confirmRecon --operator you@example.com --reason "checked with finance" --evidence "FIN-123"`
-          : `npx refund-saga override ${v.orderId} skipStep --step ${step} --operator you@example.com --reason "refunded in the provider dashboard"`;
+          ? `npx refund-saga override ${v.orderId} confirmRecon --reason "checked with finance" --evidence "FIN-123"`
+          : `npx refund-saga override ${v.orderId} skipStep --step ${step} --reason "refunded in the provider dashboard"`;
       console.log(`  # ${status.lastError?.message ?? step}\n  ${command}`);
     }
     console.log(`\nOr list them: npx refund-saga list --status needs_attention`);
