@@ -9,6 +9,7 @@ import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-ope
 import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { workerConfig } from '../config';
+import { overrideVouchKeys, type VouchKey } from '../security/vouch';
 import type { Tracing } from '../telemetry';
 import { CircleClient, type CircleClientConfig } from '../providers/circle/client';
 import { ImpactReconClient, type ImpactReconClientConfig } from '../providers/impact-recon/client';
@@ -37,12 +38,16 @@ export function buildClients(config: {
 export const PREBUILT_WORKFLOW_BUNDLE = join(__dirname, '..', 'workflow-bundle.js');
 
 /**
- * The workflow interceptors every bundle of the saga carries: OpenTelemetry's. A saga's code must not depend on
- * whether tracing is on, or turning it on or off would break the sagas in flight (their spans' interceptors change
- * the order of commands); without an endpoint their spans go to {@link NO_TRACING_SINKS}.
+ * The workflow interceptors every bundle of the saga carries: OpenTelemetry's, and the one that hands an override's
+ * vouch header to the saga. A saga's code must not depend on whether tracing is on, or turning it on or off would
+ * break the sagas in flight (their spans' interceptors change the order of commands); without an endpoint their spans
+ * go to {@link NO_TRACING_SINKS}. The vouch interceptor comes last, next to the handlers: OpenTelemetry's may yield
+ * before it calls on, the vouch interceptor must not.
  */
 export const WORKFLOW_INTERCEPTOR_MODULES = [
   require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+  // Without an extension: the bundler finds the .ts (sources) or the .js (dist/).
+  join(__dirname, '..', 'workflows', 'override-vouch'),
 ];
 
 /**
@@ -67,12 +72,25 @@ export interface SagaWorkerVersion {
  * Worker options for the saga. The workflow code is the prebuilt bundle when there is one (the compiled package),
  * else bundled from the sources at start (tsx, tests); a `workflowBundle` or `workflowsPath` in `overrides` wins.
  * With `version`, the worker joins that Worker Deployment Version and every saga it starts stays pinned to it. With
- * `tracing` (see `startTracing`), activities make spans and the workflow's spans are exported.
+ * `tracing` (see `startTracing`), activities make spans and the workflow's spans are exported. With `vouchKeys`, the
+ * sagas apply only overrides vouched for by one of them (see `src/security/vouch.ts`).
  */
 export function sagaWorkerOptions(
   deps: ActivityDeps,
   overrides: Partial<WorkerOptions> & Pick<WorkerOptions, 'taskQueue'>,
-  { version, tracing }: { version?: SagaWorkerVersion; tracing?: Tracing } = {},
+  {
+    version,
+    tracing,
+    vouchKeys = overrideVouchKeys(),
+  }: {
+    version?: SagaWorkerVersion;
+    tracing?: Tracing;
+    /**
+     * The keys an override's vouch must be made with; `[]` applies every override.
+     * @default the keys of `OVERRIDE_VOUCH_KEYS` (none when it is unset)
+     */
+    vouchKeys?: readonly VouchKey[];
+  } = {},
 ): WorkerOptions {
   const workflowCode =
     overrides.workflowBundle || overrides.workflowsPath
@@ -82,7 +100,7 @@ export function sagaWorkerOptions(
         : { workflowsPath: require.resolve('../workflows') };
   return {
     ...workflowCode,
-    activities: createActivities(deps),
+    activities: createActivities(deps, { vouchKeys }),
     ...(version && {
       workerDeploymentOptions: { version, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' as const },
     }),

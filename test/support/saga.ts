@@ -30,6 +30,8 @@ export function succeedingActivities(overrides: Partial<RefundActivities> = {}):
       Promise.resolve({ outcome: 'reversed', cancelledOn: '2026-11-22T12:00:00.000Z', reversed: { trees: 10 } }),
     findReconReversal: () =>
       Promise.resolve({ kind: 'matched', recordId: 'rev-1', fundsDateTime: '2026-11-22T12:05:00Z', scanned: 2 }),
+    // A worker without vouching keys: every override is taken.
+    verifyOverride: () => Promise.resolve({ accepted: true, vouched: false }),
     ...overrides,
   };
 }
