@@ -19,6 +19,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   TimeoutFailure,
   type ActivityOptions,
@@ -26,7 +27,13 @@ import {
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { z } from 'zod';
-import type { CarbonCancelResult, CircleCancelState, ImpactCancelResult, RefundActivities } from '../activities';
+import type {
+  CarbonCancelResult,
+  CircleCancelState,
+  ImpactCancelResult,
+  OverrideVerdict,
+  RefundActivities,
+} from '../activities';
 import {
   abortSignal,
   abortUpdate,
@@ -56,11 +63,19 @@ import {
   type RefundSagaInput,
   type Amount,
   type RefundSagaOptions,
+  type SagaStatusView,
   type StepError,
   type StepName,
   type StepOutcome,
 } from '../domain';
 import { interruptibleRead, pivotRead, providerCall, statusCheck, withBound } from './activity-options';
+import {
+  overrideVerification,
+  takeOverrideVouch,
+  UNVOUCHED,
+  UNVOUCHED_HINT,
+  type OverrideMessage,
+} from './override-vouch';
 import { formatDuration, SagaRuntime, type Decision } from './saga-runtime';
 
 /**
@@ -101,6 +116,14 @@ export const SKIPPED_PAYMENT_PATCH = 'skipped-payment-1';
  * first task records one marker instead of six.
  */
 export const LEAN_PATCH = 'lean-1';
+
+/**
+ * Overrides handled since this patch are applied only when the worker takes them (the `verifyOverride` local
+ * activity: vouched for, when the worker holds vouching keys), and a vouch applies once. It is checked where an
+ * override is handled, not at the start: a saga in flight gets it with its next override, and a history that holds
+ * overrides handled before it replays them as they were.
+ */
+export const OVERRIDE_VOUCH_PATCH = 'override-vouch-1';
 
 /** What the patches a saga was started under turn on. */
 interface Since {
@@ -194,6 +217,8 @@ class RefundSaga {
   private impact?: ImpactCancelResult;
   private recon: { recordId?: string; fundsDateTime?: string } = {};
   private pivotPassed = false;
+  /** The MACs of the vouches this saga has taken: a vouch copied onto a second message is refused. */
+  private readonly usedVouches = new Set<string>();
 
   private readonly controlled: boolean;
   private readonly rotatesKeys: boolean;
@@ -224,13 +249,27 @@ class RefundSaga {
       ['abort', abortUpdate, abortSignal],
     ] as const;
     for (const [action, update, signal] of pairs) {
-      setHandler(update as typeof retryStepUpdate, (arg) => this.applyUpdate(action, arg), {
-        validator: (arg) => {
-          const reason = this.saga.rejection(action, arg);
-          if (reason) throw new Error(reason);
+      // The vouch is taken before anything else: the interceptor hands it over only until the handler first awaits.
+      // Overrides handled before the patch stay synchronous, as their histories recorded them.
+      setHandler(
+        update as typeof retryStepUpdate,
+        (arg) => {
+          const message = takeOverrideVouch() ?? { header: undefined, args: [arg] };
+          if (patched(OVERRIDE_VOUCH_PATCH)) return this.applyVouchedUpdate(action, arg, message);
+          return this.applyUpdate(action, arg);
         },
+        {
+          validator: (arg) => {
+            const reason = this.saga.rejection(action, arg);
+            if (reason) throw new Error(reason);
+          },
+        },
+      );
+      setHandler(signal as typeof retryStepSignal, (arg) => {
+        const message = takeOverrideVouch() ?? { header: undefined, args: [arg] };
+        if (patched(OVERRIDE_VOUCH_PATCH)) return this.applyVouchedSignal(action, arg, message);
+        this.applySignal(action, arg);
       });
-      setHandler(signal as typeof retryStepSignal, (arg) => this.applySignal(action, arg));
     }
     setHandler(circleCancelSettledSignal, () => {
       this.saga.settlementNudged = true;
@@ -260,10 +299,67 @@ class RefundSaga {
       if (!this.controlled) throw err;
       reason = `could not be applied: ${(err as Error).message}`;
     }
-    if (!reason) return;
+    if (reason) this.refuseSignal(action, arg, reason);
+  }
+
+  private refuseSignal(action: OverrideAction, arg: unknown, reason: string): void {
     log.warn(`ignored ${action} signal: ${reason}`);
     const step = (arg as { step?: unknown } | null)?.step;
     this.saga.refuse(action, reason, STEPS.includes(step as StepName) ? (step as StepName) : undefined);
+  }
+
+  /**
+   * An update the validator accepted, handled since {@link OVERRIDE_VOUCH_PATCH}: applied once the worker takes it,
+   * and if it still makes sense then (the saga may have moved on meanwhile); else it fails, and changes nothing.
+   */
+  private async applyVouchedUpdate(
+    action: OverrideAction,
+    arg: Parameters<SagaRuntime['apply']>[1],
+    message: OverrideMessage,
+  ): Promise<SagaStatusView> {
+    const refusal = await this.checkVouch(action, message);
+    if (refusal) {
+      throw ApplicationFailure.nonRetryable(
+        `${action} was not applied: not vouched for (${refusal}); ${UNVOUCHED_HINT}`,
+        UNVOUCHED,
+      );
+    }
+    const reason = this.saga.rejection(action, arg);
+    if (reason) throw ApplicationFailure.nonRetryable(reason, 'Rejected');
+    return this.applyUpdate(action, arg);
+  }
+
+  /** A signal handled since {@link OVERRIDE_VOUCH_PATCH}: one the worker does not take is refused, and recorded. */
+  private async applyVouchedSignal(action: OverrideAction, arg: unknown, message: OverrideMessage): Promise<void> {
+    const refusal = await this.checkVouch(action, message);
+    if (refusal) this.refuseSignal(action, arg, `not vouched for: ${refusal}`);
+    else this.applySignal(action, arg);
+  }
+
+  /**
+   * Has the worker check the override's vouch (`verifyOverride`, a local activity: history keeps its answer, so the
+   * saga replays the same whatever the worker's keys are by then); returns why it is refused, or `undefined`. A vouch
+   * already taken is refused: copying a header cannot apply an override twice.
+   */
+  private async checkVouch(action: OverrideAction, { header, args }: OverrideMessage): Promise<string | undefined> {
+    let verdict: OverrideVerdict;
+    try {
+      // Temporal's cancellation of the saga does not cut the check short: the override is still answered.
+      verdict = await CancellationScope.nonCancellable(() =>
+        proxyLocalActivities<RefundActivities>({
+          ...overrideVerification,
+          summary: `Check who vouches for the ${action} override`,
+        }).verifyOverride({ workflowId: this.workflowId, name: action, header, args }),
+      );
+    } catch (err) {
+      return `the vouch could not be checked: ${(err as Error).message}`;
+    }
+    if (!verdict.accepted) return verdict.reason ?? 'the worker did not take it';
+    if (!verdict.vouched) return undefined;
+    const { mac } = header as { mac: string };
+    if (this.usedVouches.has(mac)) return 'this vouch was already used; a vouch applies one override, once';
+    this.usedVouches.add(mac);
+    return undefined;
   }
 
   /** Polls of sagas whose decisions cut reads short wait for the cancellation to be recorded; see `interruptibleRead`. */
