@@ -41,6 +41,9 @@ describe('replay of recorded refundSaga histories', () => {
         'stripe-stored-failure-new-key',
         'carbon-skipped-while-waiting-for-new-key',
         'payment-skipped-while-pending-read-failed',
+        // Recorded since override-vouch-1: an unvouched signal refused, a vouched update applied (the worker's
+        // answers are local activity markers, so it replays the same whatever keys the replaying worker holds).
+        'override-vouch-update-applied-signal-refused',
       ]),
     );
   });
