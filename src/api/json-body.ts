@@ -1,8 +1,20 @@
 /**
  * The one kind of body the API reads: JSON, in UTF-8, as sent. Another media type, charset or `Content-Encoding` is
- * refused with 415; bytes that are not UTF-8, and text that is not JSON, with 400. Nothing else reaches a route.
+ * refused with 415; bytes that are not UTF-8, and text that is not JSON, with 400. Nothing else reaches a route. A route
+ * that checks a signature over the bytes as sent asks for them with `config: { keepRawBody: true }`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Keep the body's bytes as sent on `request.rawBody`, for a signature over them. @default false */
+    keepRawBody?: boolean;
+  }
+  interface FastifyRequest {
+    /** The body's bytes as sent, on a route whose config has `keepRawBody`; otherwise undefined. */
+    rawBody?: Buffer;
+  }
+}
 
 /** `fatal`: a stray byte or an overlong sequence is refused; a lenient decoder would turn it into U+FFFD and go on. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -40,9 +52,12 @@ export function readJsonBodiesOnly(app: FastifyInstance): void {
   // Fastify's own JSON parser, for its refusal of `__proto__` and `constructor.prototype` keys.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
+  // Declared, so every request has the same shape; set only where a route asks, so no other request keeps its bytes.
+  app.decorateRequest('rawBody', undefined);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const unreadable = unreadableEncoding(request);
     if (unreadable) return done(unreadable);
+    if (request.routeOptions.config.keepRawBody) request.rawBody = body as Buffer;
     let text: string;
     try {
       text = utf8.decode(body as Buffer);

@@ -4,6 +4,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { signCircleNotification } from '../../src/providers/circle/webhook-signature';
 import { auth, expectEnvelope, postJson, send, useLiveApi, WEBHOOK_SECRET, validRequest } from './live-api';
 
 const live = useLiveApi();
@@ -27,7 +28,7 @@ describe('bodies the API does not read', () => {
     }
     const webhook = await postJson(port(), '/v1/webhooks/circle', '{}', {
       'content-type': 'application/json;charset=utf-16',
-      'x-webhook-secret': WEBHOOK_SECRET,
+      ...signCircleNotification('{}', WEBHOOK_SECRET),
     });
     expectEnvelope(webhook, 415, 'unsupported_media_type');
   });
@@ -100,7 +101,7 @@ describe('hostile values', () => {
     ];
     for (const [what, body, code] of nestings) {
       for (const path of [...bodyRoutes, '/v1/webhooks/circle']) {
-        const answer = await postJson(port(), path, body, { 'x-webhook-secret': WEBHOOK_SECRET });
+        const answer = await postJson(port(), path, body, signCircleNotification(body, WEBHOOK_SECRET));
         expect(answer.status, `${what} to ${path}`).toBe(400);
         expectEnvelope(answer, 400, code);
       }
@@ -229,8 +230,15 @@ describe('hostile values', () => {
       }
       expectEnvelope(await send(port(), '/v1/refunds/ord_1', { headers }), 401, 'unauthorized');
     }
-    for (const secret of [undefined, 'wrong', `${WEBHOOK_SECRET} `.repeat(2)]) {
-      const answer = await postJson(port(), '/v1/webhooks/circle', '{}', secret ? { 'x-webhook-secret': secret } : {});
+    const webhookHeaders = [
+      {},
+      { 'x-webhook-secret': WEBHOOK_SECRET },
+      signCircleNotification('{}', 'wrong-secret-wrong-secret'),
+      signCircleNotification('{}', `${WEBHOOK_SECRET} `.repeat(2)),
+      signCircleNotification('{"other":"body"}', WEBHOOK_SECRET),
+    ];
+    for (const headers of webhookHeaders) {
+      const answer = await postJson(port(), '/v1/webhooks/circle', '{}', headers);
       expectEnvelope(answer, 401, 'unauthorized');
     }
   });

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { signCircleNotification } from '../../src/providers/circle/webhook-signature';
 import { operatorToken } from '../support/api-auth';
 
 const TOKEN = 'test-token';
@@ -185,14 +186,19 @@ describe('who may call what', () => {
     }
   });
 
-  it('lets the Circle webhook through on its own secret, not the bearer token', async () => {
-    const notification = { notificationType: 'payments', payment: { id: 'not-a-uuid' } };
+  it('lets the Circle webhook through on its own signature, not the bearer token', async () => {
+    const notification = JSON.stringify({ notificationType: 'payments', payment: { id: 'not-a-uuid' } });
     const post = (headers: Record<string, string>) =>
-      api.inject({ method: 'POST', url: '/v1/webhooks/circle', payload: notification, headers });
+      api.inject({
+        method: 'POST',
+        url: '/v1/webhooks/circle',
+        payload: notification,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
     expect((await post(auth)).json()).toEqual({
-      error: { code: 'unauthorized', message: 'missing or wrong X-Webhook-Secret' },
+      error: { code: 'unauthorized', message: expect.stringMatching(/^missing X-Webhook-Signature/) },
     });
-    const invalid = await post({ 'x-webhook-secret': WEBHOOK_SECRET });
+    const invalid = await post(signCircleNotification(notification, WEBHOOK_SECRET));
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json()).toMatchObject({
       error: {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { signCircleNotification } from '../../src/providers/circle/webhook-signature';
 import { operatorToken } from '../support/api-auth';
 import { getRefundStatus, startRefund } from '../../src/client';
 import type { refundSaga } from '../../src/workflows';
@@ -29,6 +30,12 @@ afterAll(() => api?.close());
 const post = (url: string, payload: unknown, headers: Record<string, string> = auth) =>
   api.inject({ method: 'POST', url, payload: payload as object, headers });
 const get = (url: string, headers: Record<string, string> = auth) => api.inject({ method: 'GET', url, headers });
+/** Posts `notification` to the Circle webhook, signed with `secret` as Circle's sandbox signs it. */
+const notify = (notification: unknown, secret = WEBHOOK_SECRET) => {
+  const body = JSON.stringify(notification);
+  const headers = { 'content-type': 'application/json', ...signCircleNotification(body, secret) };
+  return api.inject({ method: 'POST', url: '/v1/webhooks/circle', payload: body, headers });
+};
 
 async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -229,7 +236,7 @@ describe('HTTP API over the real stack', () => {
     });
   });
 
-  it('ends a settlement wait when the Circle webhook arrives, and refuses a wrong secret or an unknown payment', async () => {
+  it('ends a settlement wait when the Circle webhook arrives, and refuses a wrong signature or an unknown payment', async () => {
     const { env, sandboxes, taskQueue } = stack();
     const request = { ...seedOrder(sandboxes), recon: null };
     // The saga would next look at Circle in an hour; only the webhook can make it finish within the test.
@@ -246,11 +253,9 @@ describe('HTTP API over the real stack', () => {
       payment: { id: request.payment.paymentId, status: 'confirmed' },
     };
 
-    expect(
-      (await post('/v1/webhooks/circle', notification, { 'x-webhook-secret': 'wrong-secret-wrong-secret' })).statusCode,
-    ).toBe(401);
+    expect((await notify(notification, 'wrong-secret-wrong-secret')).statusCode).toBe(401);
     const unknown = { payment: { id: '00000000-0000-4000-8000-000000000000' } };
-    expect((await post('/v1/webhooks/circle', unknown, { 'x-webhook-secret': WEBHOOK_SECRET })).statusCode).toBe(404);
+    expect((await notify(unknown)).statusCode).toBe(404);
 
     const circle = sandboxClients(sandboxes).circle;
     const settled = await until(
@@ -258,7 +263,7 @@ describe('HTTP API over the real stack', () => {
       (status) => status === 'confirmed',
     );
     expect(settled).toBe('confirmed');
-    const accepted = await post('/v1/webhooks/circle', notification, { 'x-webhook-secret': WEBHOOK_SECRET });
+    const accepted = await notify(notification);
     expect(accepted.statusCode).toBe(200);
     expect(accepted.json()).toEqual({ signalled: workflowId });
     const result = await env.client.workflow.getHandle(workflowId).result();

@@ -3,9 +3,11 @@
  * cancellation is an abort, an ended run is never reported as needing attention, and a saga started outside the
  * project's client still works with the Circle webhook.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { signCircleNotification } from '../../src/providers/circle/webhook-signature';
 import { operatorToken } from '../support/api-auth';
 import { getRefundStatus, listRefunds, startRefund } from '../../src/client';
 import {
@@ -159,22 +161,22 @@ describe('operators stay in control (dev server)', () => {
       if (Date.now() > deadline) throw new Error('the Circle sandbox did not settle the cancel');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const notification = { notificationType: 'payments', payment: { id: request.payment.paymentId } };
-    let answer = await api.inject({
-      method: 'POST',
-      url: '/v1/webhooks/circle',
-      payload: notification,
-      headers: { 'x-webhook-secret': WEBHOOK_SECRET },
-    });
+    // A new notification each time (its own clientId): the webhook takes a signed notification once, even one it
+    // answered with a 404.
+    const notify = () => {
+      const body = JSON.stringify({
+        clientId: randomUUID(),
+        notificationType: 'payments',
+        payment: { id: request.payment.paymentId },
+      });
+      const headers = { 'content-type': 'application/json', ...signCircleNotification(body, WEBHOOK_SECRET) };
+      return api.inject({ method: 'POST', url: '/v1/webhooks/circle', payload: body, headers });
+    };
+    let answer = await notify();
     // Visibility is eventually consistent: the attribute the workflow wrote may take a moment to be searchable.
     while (answer.statusCode === 404 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      answer = await api.inject({
-        method: 'POST',
-        url: '/v1/webhooks/circle',
-        payload: notification,
-        headers: { 'x-webhook-secret': WEBHOOK_SECRET },
-      });
+      answer = await notify();
     }
     expect(answer.statusCode).toBe(200);
     const result = await env.client.workflow.getHandle<typeof refundSaga>(workflowId).result();

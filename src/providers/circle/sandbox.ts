@@ -9,6 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { SandboxServer, type SandboxReply, type SandboxRoute } from '../sandbox-server';
 import { CancelReason, UUID_V4 } from './schemas';
+import { signCircleNotification } from './webhook-signature';
 
 interface SandboxCancel {
   id: string;
@@ -54,7 +55,7 @@ export interface CircleSettings {
   settleDelayMs: number;
   /** Where to POST a notification when a cancel settles; none by default. */
   webhookUrl?: string;
-  /** Sent as `X-Webhook-Secret` with each notification. */
+  /** Signs each notification (`X-Webhook-Timestamp`, `X-Webhook-Signature`, as in `webhook-signature.ts`). */
   webhookSecret?: string;
 }
 
@@ -183,14 +184,17 @@ export class CircleSandbox extends SandboxServer<CircleState, CircleSettings> {
   private notify(payment: SandboxPayment): void {
     const { webhookUrl, webhookSecret } = this.settings;
     if (!webhookUrl) return;
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (webhookSecret) headers['x-webhook-secret'] = webhookSecret;
     const body = JSON.stringify({
       clientId: payment.merchantId,
       notificationType: 'payments',
       version: 1,
       payment: this.view(payment),
     });
+    // Signed at the wall clock, not the sandbox's: the receiver checks the timestamp against its own clock.
+    const headers = {
+      'content-type': 'application/json',
+      ...(webhookSecret && signCircleNotification(body, webhookSecret, Math.floor(Date.now() / 1000))),
+    };
     fetch(webhookUrl, { method: 'POST', headers, body }).catch(() => {
       // Like Circle, a notification that cannot be delivered is dropped; polling still finds the settlement.
     });
