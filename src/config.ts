@@ -235,7 +235,12 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
       /** Requests per minute each identity may make (429 past it). */
       API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
       /** Shared secret the Circle webhook must carry in `X-Webhook-Secret`. */
-      CIRCLE_WEBHOOK_SECRET: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+      /** Signs Circle's notifications; comma-separated while rotating (any one verifies). */
+      CIRCLE_WEBHOOK_SECRET: z
+        .string()
+        .transform((v) => v.split(',').map((s) => s.trim()))
+        .pipe(z.array(z.string().min(16, { error: 'each secret must be at least 16 characters' })))
+        .optional(),
       /** Browser origins that may call the codec server (`/codec`): the Temporal UI's, comma-separated. */
       CODEC_CORS_ORIGINS: z
         .string()

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, temporalConfig, telemetryConfig, workerConfig } from '../src/config';
+import { apiConfig, cliApiConfig, ConfigError, temporalConfig, telemetryConfig, workerConfig } from '../src/config';
 
 const dir = mkdtempSync(join(tmpdir(), 'refund-saga-config-'));
 const configFile = join(dir, 'temporal.toml');
@@ -94,5 +94,39 @@ describe('telemetryConfig', () => {
       serviceName: undefined,
     });
     expect(() => telemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+  });
+});
+
+describe('apiConfig and cliApiConfig: the security settings', () => {
+  it('reads rotating webhook secrets, codec origins and one-token credentials, naming a bad variable', () => {
+    const parsed = apiConfig({
+      CIRCLE_WEBHOOK_SECRET: 'whsec_newnewnewnewnew, whsec_oldoldoldoldold',
+      CODEC_CORS_ORIGINS: 'http://localhost:8233,https://temporal.example.com',
+      API_TOKEN: 'a-token-of-16-chars-or-more',
+    });
+    expect(parsed.webhookSecret).toEqual(['whsec_newnewnewnewnew', 'whsec_oldoldoldoldold']);
+    expect(parsed.codecCorsOrigins).toEqual(['http://localhost:8233', 'https://temporal.example.com']);
+    expect(parsed.token).toEqual({
+      token: 'a-token-of-16-chars-or-more',
+      identity: 'order-service',
+      role: 'order-service',
+    });
+    expect(() => apiConfig({ CIRCLE_WEBHOOK_SECRET: 'long-enough-secret-1,short' })).toThrow(
+      /CIRCLE_WEBHOOK_SECRET.*each secret must be at least 16 characters/,
+    );
+    expect(() => apiConfig({ API_JWKS_FILE: '/etc/jwks.json' })).toThrow(/API_JWKS_FILE needs API_JWT_ISSUER/);
+    expect(() => apiConfig({ API_TOKEN_ROLE: 'admin' })).toThrow(/API_TOKEN_ROLE/);
+  });
+
+  it('sends the CLI through the API only with both its URL and a token', () => {
+    expect(cliApiConfig({})).toBeUndefined();
+    expect(cliApiConfig({ REFUND_SAGA_API_URL: 'http://127.0.0.1:3000/', REFUND_SAGA_TOKEN: 't' })).toEqual({
+      url: 'http://127.0.0.1:3000',
+      token: 't',
+    });
+    expect(() => cliApiConfig({ REFUND_SAGA_API_URL: 'http://127.0.0.1:3000' })).toThrow(ConfigError);
+    expect(() => cliApiConfig({ REFUND_SAGA_API_URL: 'not a url', REFUND_SAGA_TOKEN: 't' })).toThrow(
+      /REFUND_SAGA_API_URL/,
+    );
   });
 });

@@ -50,8 +50,11 @@ export interface ApiOptions {
   taskQueue?: string;
   /** Largest accepted request body. @default 64 KiB */
   bodyLimit?: number;
-  /** Shared secret the Circle webhook must send in `X-Webhook-Secret`; without one the webhook route answers 503. */
-  webhookSecret?: string;
+  /**
+   * The secret Circle's notifications are signed with (several while rotating: any one verifies); without one the
+   * webhook route answers 503.
+   */
+  webhookSecret?: string | readonly string[];
   /** Options for the sagas this API starts (deadlines, polling). */
   startOptions?: Omit<StartRefundOptions, 'taskQueue'>;
   /** Where requests and errors are logged, each line with its request id. @default a silent logger */

@@ -213,7 +213,8 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   }
 
   const credentials = devCredentials(stack.stateDir, apiSettings);
-  const webhookSecret = apiSettings.webhookSecret ?? devSecret(stack.stateDir, 'circle-webhook-secret', 'whsec_');
+  // The sandbox signs with the first secret, as Circle would with the newest.
+  const webhookSecret = apiSettings.webhookSecret?.[0] ?? devSecret(stack.stateDir, 'circle-webhook-secret', 'whsec_');
   const api = buildApi({
     logger: logger.child({ component: 'api' }),
     client: new Client({
@@ -231,7 +232,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
         corsOrigins: [...apiSettings.codecCorsOrigins, `http://localhost:${stack.uiPort}`],
       },
     }),
-    webhookSecret,
+    webhookSecret: apiSettings.webhookSecret ?? webhookSecret,
     bodyLimit: apiSettings.bodyLimit,
     taskQueue,
   });
