@@ -22,7 +22,8 @@ export const VOUCH_HEADER = 'refund-saga-vouch';
 export const UNVOUCHED = 'Unvouched';
 
 /** What the saga says to someone whose override was not vouched for. */
-export const UNVOUCHED_HINT = 'send overrides through the HTTP API or the refund-saga CLI, which vouch for them';
+export const UNVOUCHED_HINT =
+  'send overrides through the HTTP API (or the refund-saga CLI with REFUND_SAGA_API_URL set), which vouches for them';
 
 /**
  * The local activity that checks a vouch: short, a few attempts. It reads nothing remote, so a failure means a broken
