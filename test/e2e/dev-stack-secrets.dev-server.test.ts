@@ -37,8 +37,8 @@ function run(args: string[]): ChildProcess {
     detached: true,
   });
   const collect = (chunk: Buffer) => (output += chunk.toString());
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   return child;
 }
 
