@@ -54,6 +54,8 @@ const windowClosed = () =>
     ApplicationFailure.create({ type: ErrorType.WindowClosed, message: 'created 25 h ago', nonRetryable: true }),
   );
 const none = (): Promise<ReconLookup> => Promise.resolve({ kind: 'none', scanned: 1 });
+/** Carbon blocks, and recon never finds its reversal: a skip of carbon cannot let the saga end before the test does. */
+const carbonBlockedReconPending = { cancelStripeClimateOrder: windowClosed, findReconReversal: none };
 
 /** The provider steps succeed but for `changes`; overrides are checked against `keys` by the real activity. */
 const activitiesWithKeys = (keys: VouchKey[], changes: Parameters<typeof succeedingActivities>[0] = {}) =>
@@ -105,43 +107,35 @@ const essentials = (s: SagaStatusView) => ({
 
 describe('a worker with vouching keys', () => {
   it('refuses an update sent without a vouch as Unvouched and changes nothing; the same through the API’s interceptor is applied', async () => {
-    await withSagaWorker(
-      env,
-      activitiesWithKeys([current], { cancelStripeClimateOrder: windowClosed }),
-      async (taskQueue) => {
-        const handle = await start(taskQueue);
-        const blocked = await waitForStatus(handle, (s) => s.status === 'needs_attention');
+    await withSagaWorker(env, activitiesWithKeys([current], carbonBlockedReconPending), async (taskQueue) => {
+      const handle = await start(taskQueue);
+      const blocked = await waitForStatus(handle, (s) => s.status === 'needs_attention');
 
-        const failure = await unvouched(handle.executeUpdate(skipStepUpdate, { args: [{ step: 'carbon', ...who }] }));
-        expect(failure.message).toMatch(/not vouched for \(no vouch header\); send overrides through the HTTP API/);
-        expect(essentials(await handle.query(statusQuery))).toEqual(essentials(blocked));
+      const failure = await unvouched(handle.executeUpdate(skipStepUpdate, { args: [{ step: 'carbon', ...who }] }));
+      expect(failure.message).toMatch(/not vouched for \(no vouch header\); send overrides through the HTTP API/);
+      expect(essentials(await handle.query(statusQuery))).toEqual(essentials(blocked));
 
-        const answer = await handleOn(vouchingClient([current]), handle).executeUpdate(skipStepUpdate, {
-          args: [{ step: 'carbon', ...who }],
-        });
-        expect(answer.steps.carbon.state).toBe('skipped');
-        expect(answer.overrides).toEqual([
-          expect.objectContaining({ action: 'skipStep', step: 'carbon', operator: who.operator, reason: who.reason }),
-        ]);
-        await handle.terminate('test done');
-      },
-    );
+      const answer = await handleOn(vouchingClient([current]), handle).executeUpdate(skipStepUpdate, {
+        args: [{ step: 'carbon', ...who }],
+      });
+      expect(answer.steps.carbon.state).toBe('skipped');
+      expect(answer.overrides).toEqual([
+        expect.objectContaining({ action: 'skipStep', step: 'carbon', operator: who.operator, reason: who.reason }),
+      ]);
+      await handle.terminate('test done');
+    });
   });
 
   it('applies a signal sent through the API’s interceptor', async () => {
-    await withSagaWorker(
-      env,
-      activitiesWithKeys([current], { cancelStripeClimateOrder: windowClosed }),
-      async (taskQueue) => {
-        const handle = await start(taskQueue);
-        await waitForStatus(handle, (s) => s.status === 'needs_attention');
-        await handleOn(vouchingClient([current]), handle).signal(skipStepSignal, { step: 'carbon', ...who });
-        const status = await waitForStatus(handle, (s) => s.overrides.length > 0);
-        expect(status.overrides).toEqual([expect.objectContaining({ action: 'skipStep', operator: who.operator })]);
-        expect(status.refusedOverrides).toEqual([]);
-        await handle.terminate('test done');
-      },
-    );
+    await withSagaWorker(env, activitiesWithKeys([current], carbonBlockedReconPending), async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await waitForStatus(handle, (s) => s.status === 'needs_attention');
+      await handleOn(vouchingClient([current]), handle).signal(skipStepSignal, { step: 'carbon', ...who });
+      const status = await waitForStatus(handle, (s) => s.overrides.length > 0);
+      expect(status.overrides).toEqual([expect.objectContaining({ action: 'skipStep', operator: who.operator })]);
+      expect(status.refusedOverrides).toEqual([]);
+      await handle.terminate('test done');
+    });
   });
 
   it('ignores a signal without a vouch and records it as refused; a vouched update then applies (recorded history)', async () => {
@@ -210,40 +204,32 @@ describe('a worker with vouching keys', () => {
   });
 
   it('refuses a vouch issued more than 10 minutes ago', async () => {
-    await withSagaWorker(
-      env,
-      activitiesWithKeys([current], { cancelStripeClimateOrder: windowClosed }),
-      async (taskQueue) => {
-        const handle = await start(taskQueue);
-        await waitForStatus(handle, (s) => s.status === 'needs_attention');
-        const stale = vouchingClient([current], () => new Date(Date.now() - 11 * 60_000));
-        const failure = await unvouched(
-          handleOn(stale, handle).executeUpdate(skipStepUpdate, { args: [{ step: 'carbon', ...who }] }),
-        );
-        expect(failure.message).toMatch(/not vouched for \(stale: /);
-        await handle.terminate('test done');
-      },
-    );
+    await withSagaWorker(env, activitiesWithKeys([current], carbonBlockedReconPending), async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await waitForStatus(handle, (s) => s.status === 'needs_attention');
+      const stale = vouchingClient([current], () => new Date(Date.now() - 11 * 60_000));
+      const failure = await unvouched(
+        handleOn(stale, handle).executeUpdate(skipStepUpdate, { args: [{ step: 'carbon', ...who }] }),
+      );
+      expect(failure.message).toMatch(/not vouched for \(stale: /);
+      await handle.terminate('test done');
+    });
   });
 
   it('refuses a vouch made with a key rotated out of the worker’s list, and accepts it while the old key is still listed', async () => {
     const oldKeyClient = vouchingClient([retired]);
     const skipWithOldKey = async (workerKeys: VouchKey[]) =>
-      withSagaWorker(
-        env,
-        activitiesWithKeys(workerKeys, { cancelStripeClimateOrder: windowClosed }),
-        async (taskQueue) => {
-          const handle = await start(taskQueue);
-          await waitForStatus(handle, (s) => s.status === 'needs_attention');
-          try {
-            return await handleOn(oldKeyClient, handle).executeUpdate(skipStepUpdate, {
-              args: [{ step: 'carbon', ...who }],
-            });
-          } finally {
-            await handle.terminate('test done');
-          }
-        },
-      );
+      withSagaWorker(env, activitiesWithKeys(workerKeys, carbonBlockedReconPending), async (taskQueue) => {
+        const handle = await start(taskQueue);
+        await waitForStatus(handle, (s) => s.status === 'needs_attention');
+        try {
+          return await handleOn(oldKeyClient, handle).executeUpdate(skipStepUpdate, {
+            args: [{ step: 'carbon', ...who }],
+          });
+        } finally {
+          await handle.terminate('test done');
+        }
+      });
 
     const failure = await unvouched(skipWithOldKey([current]));
     expect(failure.message).toMatch(/not vouched for \(unknown key id "vouch-1"/);
