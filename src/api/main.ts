@@ -9,6 +9,7 @@ import { createLogger } from '../logging';
 import type { Tracing } from '../telemetry';
 import { buildApi } from './server';
 import { requirePayloadEncryption } from '../security/keys';
+import { apiClientInterceptors, overrideVouchKeys } from '../security/vouch';
 
 export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Promise<void> {
   const settings = apiConfig();
@@ -24,13 +25,15 @@ export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Prom
         '(with API_JWT_ISSUER and API_JWT_AUDIENCE) or API_TOKEN (one caller); see the README, "Security"',
     );
   const encryption = requirePayloadEncryption('the API');
+  const vouchKeys = overrideVouchKeys();
   const logger = createLogger('api', logConfig());
   if ('off' in encryption) logger.warn('PAYLOAD_ENCRYPTION=off: payloads go to Temporal in plaintext');
   const temporal = temporalConfig(flags);
   const client = new Client({
     connection: await Connection.connect(temporal.connectionOptions),
     namespace: temporal.namespace,
-    interceptors: tracing?.clientInterceptors,
+    // With OVERRIDE_VOUCH_KEYS the API vouches for its callers' overrides to workers that require it.
+    interceptors: apiClientInterceptors(vouchKeys, temporal.namespace, tracing?.clientInterceptors),
     dataConverter: encryption.dataConverter,
   });
   const codec = encryption.dataConverter?.payloadCodecs?.[0];

@@ -251,3 +251,17 @@ export function generateVouchKey(id: string): VouchKey {
 export function formatVouchKeys(keys: readonly VouchKey[]): string {
   return keys.map(({ id, secret }) => `${id}:${secret.toString('base64')}`).join(',');
 }
+
+/**
+ * The interceptors of a client that sends overrides for authenticated callers (the API): tracing's, if any, then the
+ * vouch when there are keys.
+ */
+export function apiClientInterceptors(
+  keys: readonly VouchKey[],
+  namespace: string,
+  tracing?: { workflow: WorkflowClientInterceptor[] },
+): { workflow: WorkflowClientInterceptor[] } {
+  return {
+    workflow: [...(tracing?.workflow ?? []), ...(keys.length ? [vouchInterceptor(keys, { namespace })] : [])],
+  };
+}

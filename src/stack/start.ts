@@ -13,6 +13,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { authenticatorFrom, hashedTokens, hashToken, type Authenticator } from '../api/auth';
 import { buildApi } from '../api/server';
+import { apiClientInterceptors, formatVouchKeys, generateVouchKey, overrideVouchKeys } from '../security/vouch';
 import {
   apiConfig,
   logConfig,
@@ -90,11 +91,16 @@ async function startDevServer(
 }
 
 /** A dev secret made up once and kept in `.temporal/`, so the printed token stays valid across restarts. */
-function devSecret(stateDir: string, name: string, prefix: string): string {
+function devSecret(
+  stateDir: string,
+  name: string,
+  prefix: string,
+  make = () => randomBytes(12).toString('hex'),
+): string {
   mkdirSync(stateDir, { recursive: true });
   const path = join(stateDir, name);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const secret = `${prefix}${randomBytes(12).toString('hex')}`;
+  const secret = `${prefix}${make()}`;
   writeFileSync(path, secret, { mode: 0o600 });
   return secret;
 }
@@ -185,6 +191,15 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   const urls = sandboxes.urls;
   const providers = providerConfig(urls);
   const encryption = devPayloadEncryption(stack.stateDir);
+  // The worker applies only the overrides its API vouched for: OVERRIDE_VOUCH_KEYS, else a dev key kept in the state.
+  const configuredVouchKeys = overrideVouchKeys();
+  const vouchKeys = configuredVouchKeys.length
+    ? configuredVouchKeys
+    : overrideVouchKeys({
+        OVERRIDE_VOUCH_KEYS: devSecret(stack.stateDir, 'override-vouch-keys', '', () =>
+          formatVouchKeys([generateVouchKey('dev')]),
+        ),
+      });
 
   log('bundling workflows and starting the worker');
   const connection = await NativeConnection.connect(connectionOptions);
@@ -199,7 +214,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
         ...workerTuning(settings),
         shutdownGraceTime: '5s',
       },
-      { version: settings.versioning, tracing },
+      { version: settings.versioning, tracing, vouchKeys },
     ),
   );
   const running = worker.run();
@@ -220,7 +235,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
     client: new Client({
       connection: client,
       namespace,
-      interceptors: tracing?.clientInterceptors,
+      interceptors: apiClientInterceptors(vouchKeys, namespace, tracing?.clientInterceptors),
       dataConverter: encryption.dataConverter,
     }),
     authenticator: credentials.authenticator,
@@ -254,6 +269,8 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
                 (operator or finance; then tick "Include cross-origin credentials" in the UI's codec settings)`
       : ''
   }
+  Overrides     applied only when vouched for by this API (key ${vouchKeys[0]!.id}): send them through it or the CLI
+                with REFUND_SAGA_API_URL; the Web UI's "Send a Signal" is refused and shown as refused
   HTTP API      ${apiUrl}  (OpenAPI at /openapi.json)
 ${credentials.banner}
   Webhook       ${apiUrl}/v1/webhooks/circle  (signed with ${webhookSecret}: X-Webhook-Timestamp, X-Webhook-Signature v1=HMAC-SHA256)

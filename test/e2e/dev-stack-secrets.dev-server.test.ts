@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/processes';
 import { ENCRYPTED_ENCODING, PayloadEncryptionCodec } from '../../src/security/codec';
 import { readPayloadKeysFile } from '../../src/security/keys';
+import { overrideVouchKeys } from '../../src/security/vouch';
+import { abortUpdate, statusQuery } from '../../src/domain';
 
 const ROOT = join(__dirname, '..', '..');
 const state = mkdtempSync(join(tmpdir(), 'refund-saga-dev-stack-'));
@@ -106,12 +108,14 @@ function forms(secret: string | Buffer): string[] {
 }
 
 describe('a dev-stack run keeps its secrets and its personal data where they belong', () => {
-  it('holds no configured secret in history, logs or error bodies, and no personal data in history', async () => {
+  it('holds no configured secret in history, logs or error bodies, no personal data in history, and refuses a bare client’s override', async () => {
     const tokens = ['api-token', 'order-service-token', 'finance-token'].map(secretFile);
     const webhookSecret = secretFile('circle-webhook-secret');
     const keys = readPayloadKeysFile(join(state, 'payload-keys.json'));
     const secrets = [...tokens, webhookSecret, secretFile('session-secret')].flatMap(forms);
     for (const { key } of keys) secrets.push(...forms(key));
+    for (const { secret } of overrideVouchKeys({ OVERRIDE_VOUCH_KEYS: secretFile('override-vouch-keys') }))
+      secrets.push(...forms(secret));
     // Every secret the banner printed is one the test knows of.
     for (const t of tokens) expect(banner).toContain(t);
 
@@ -176,6 +180,14 @@ describe('a dev-stack run keeps its secrets and its personal data where they bel
     const codec = new PayloadEncryptionCodec(keys);
     // The list decodes each run's memo; a history is fetched as Temporal holds it, whatever the client's codec.
     const client = new Client({ connection, dataConverter: { payloadCodecs: [codec] } });
+    // The same kind of override from a bare Temporal client, as the UI's "Send a Signal" or tctl would send it: the
+    // dev stack's worker applies only what its API vouched for.
+    const other = stuck.refunds.find((r) => r.orderId !== carbon!.orderId)!;
+    const bare = client.workflow.getHandle(`refund-${other.orderId}`);
+    await expect(
+      bare.executeUpdate(abortUpdate, { args: [{ operator: 'operator@dev.local', reason: 'forged' }] }),
+    ).rejects.toMatchObject({ cause: { type: 'Unvouched' } });
+    expect((await bare.query(statusQuery)).overrides).toEqual([]);
     let exported = '';
     let decoded = '';
     try {
