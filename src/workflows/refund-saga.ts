@@ -125,6 +125,18 @@ export const LEAN_PATCH = 'lean-1';
  */
 export const OVERRIDE_VOUCH_PATCH = 'override-vouch-1';
 
+/**
+ * Overrides handled since this patch have their vouch checked by an activity, not a local activity. A local
+ * activity's answer is replayed where its marker stands, which can be before events the saga saw first when it ran
+ * (a read that completed while the check ran): an abort applied after that read then replayed as a cancel of it, and
+ * the replay failed. An activity's answer is an event of its own, replayed where it happened. Checked first, so a
+ * saga records one marker; histories with {@link OVERRIDE_VOUCH_PATCH} replay their local activity.
+ */
+export const OVERRIDE_VOUCH_ACTIVITY_PATCH = 'override-vouch-2';
+
+/** How an override's vouch is checked: see {@link OVERRIDE_VOUCH_ACTIVITY_PATCH}. */
+type VouchCheck = 'activity' | 'local activity';
+
 /** What the patches a saga was started under turn on. */
 interface Since {
   /** {@link OPERATOR_CONTROL_PATCH} */
@@ -255,7 +267,8 @@ class RefundSaga {
         update as typeof retryStepUpdate,
         (arg) => {
           const message = takeOverrideVouch() ?? { header: undefined, args: [arg] };
-          if (patched(OVERRIDE_VOUCH_PATCH)) return this.applyVouchedUpdate(action, arg, message);
+          const check = this.vouchCheck();
+          if (check) return this.applyVouchedUpdate(action, arg, message, check);
           return this.applyUpdate(action, arg);
         },
         {
@@ -267,7 +280,8 @@ class RefundSaga {
       );
       setHandler(signal as typeof retryStepSignal, (arg) => {
         const message = takeOverrideVouch() ?? { header: undefined, args: [arg] };
-        if (patched(OVERRIDE_VOUCH_PATCH)) return this.applyVouchedSignal(action, arg, message);
+        const check = this.vouchCheck();
+        if (check) return this.applyVouchedSignal(action, arg, message, check);
         this.applySignal(action, arg);
       });
     }
@@ -316,8 +330,9 @@ class RefundSaga {
     action: OverrideAction,
     arg: Parameters<SagaRuntime['apply']>[1],
     message: OverrideMessage,
+    check: VouchCheck,
   ): Promise<SagaStatusView> {
-    const refusal = await this.checkVouch(action, message);
+    const refusal = await this.checkVouch(action, message, check);
     if (refusal) {
       throw ApplicationFailure.nonRetryable(
         `${action} was not applied: not vouched for (${refusal}); ${UNVOUCHED_HINT}`,
@@ -330,8 +345,13 @@ class RefundSaga {
   }
 
   /** A signal handled since {@link OVERRIDE_VOUCH_PATCH}: one the worker does not take is refused, and recorded. */
-  private async applyVouchedSignal(action: OverrideAction, arg: unknown, message: OverrideMessage): Promise<void> {
-    const refusal = await this.checkVouch(action, message);
+  private async applyVouchedSignal(
+    action: OverrideAction,
+    arg: unknown,
+    message: OverrideMessage,
+    check: VouchCheck,
+  ): Promise<void> {
+    const refusal = await this.checkVouch(action, message, check);
     if (refusal) this.refuseSignal(action, arg, `not vouched for: ${refusal}`);
     else this.applySignal(action, arg);
   }
@@ -341,15 +361,21 @@ class RefundSaga {
    * saga replays the same whatever the worker's keys are by then); returns why it is refused, or `undefined`. A vouch
    * already taken is refused: copying a header cannot apply an override twice.
    */
-  private async checkVouch(action: OverrideAction, { header, args }: OverrideMessage): Promise<string | undefined> {
+  private async checkVouch(
+    action: OverrideAction,
+    { header, args }: OverrideMessage,
+    check: VouchCheck,
+  ): Promise<string | undefined> {
     let verdict: OverrideVerdict;
     try {
+      const options = { ...overrideVerification, summary: `Check who vouches for the ${action} override` };
+      const { verifyOverride } =
+        check === 'activity'
+          ? proxyActivities<RefundActivities>(options)
+          : proxyLocalActivities<RefundActivities>(options);
       // Temporal's cancellation of the saga does not cut the check short: the override is still answered.
       verdict = await CancellationScope.nonCancellable(() =>
-        proxyLocalActivities<RefundActivities>({
-          ...overrideVerification,
-          summary: `Check who vouches for the ${action} override`,
-        }).verifyOverride({ workflowId: this.workflowId, name: action, header, args }),
+        verifyOverride({ workflowId: this.workflowId, name: action, header, args }),
       );
     } catch (err) {
       return `the vouch could not be checked: ${(err as Error).message}`;
@@ -359,6 +385,16 @@ class RefundSaga {
     const { mac } = header as { mac: string };
     if (this.usedVouches.has(mac)) return 'this vouch was already used; a vouch applies one override, once';
     this.usedVouches.add(mac);
+    return undefined;
+  }
+
+  /**
+   * How this override's vouch is checked: by an activity since {@link OVERRIDE_VOUCH_ACTIVITY_PATCH}, by a local
+   * activity in histories of {@link OVERRIDE_VOUCH_PATCH}, not at all before either.
+   */
+  private vouchCheck(): VouchCheck | undefined {
+    if (patched(OVERRIDE_VOUCH_ACTIVITY_PATCH)) return 'activity';
+    if (patched(OVERRIDE_VOUCH_PATCH)) return 'local activity';
     return undefined;
   }
 

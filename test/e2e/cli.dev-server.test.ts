@@ -116,6 +116,7 @@ describe('operator CLI over the real stack', () => {
     );
     expect(aborted.code).toBe(0);
     const watched = await watching;
+    expect(watched.err).toBe('');
     expect(watched.code).toBe(0);
     expect(watched.out).toContain('… watching (every 2 s');
     expect(watched.out).toContain(`order ${request.orderId}: aborted`);

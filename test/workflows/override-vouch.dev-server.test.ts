@@ -156,7 +156,7 @@ describe('a worker with vouching keys', () => {
           args: [{ step: 'carbon', ...who }],
         });
         const result = await handle.result();
-        await recordHistory('override-vouch-update-applied-signal-refused', handle);
+        await recordHistory('override-vouch-activity-update-applied-signal-refused', handle);
         return result;
       },
     );

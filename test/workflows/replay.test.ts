@@ -44,6 +44,8 @@ describe('replay of recorded refundSaga histories', () => {
         // Recorded since override-vouch-1: an unvouched signal refused, a vouched update applied (the worker's
         // answers are local activity markers, so it replays the same whatever keys the replaying worker holds).
         'override-vouch-update-applied-signal-refused',
+        // Recorded since override-vouch-2: the same, the vouch checked by an activity (its answer an event of its own).
+        'override-vouch-activity-update-applied-signal-refused',
       ]),
     );
   });
