@@ -268,7 +268,8 @@ export function operatorStorm(stack: ChaosStack, stormMs: number): Chaos {
         const response = await fetch(`${stack.apiUrl}/v1/refunds/${orderId}/overrides`, {
           method: 'POST',
           headers: {
-            authorization: `Bearer ${stack.apiToken}`,
+            // As the operator the body names: the API takes an override only from its own operator.
+            authorization: `Bearer ${stack.operatorTokens[body.operator as string] ?? stack.apiToken}`,
             'content-type': 'application/json',
             ...(key && { 'idempotency-key': key }),
           },

@@ -5,9 +5,10 @@
  * a process the suite can kill and start again. Payloads are encrypted with a key generated per run, so every
  * fault also runs through the payload codec.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { hashToken } from '../../src/api/auth';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import { encryptedDataConverter } from '../../src/security/codec';
 import { generatePayloadKey } from '../../src/security/keys';
@@ -31,7 +32,10 @@ export interface ChaosStack {
   workers: Managed[];
   address: string;
   apiUrl: string;
+  /** The token of `ops@example.com`, an operator. */
   apiToken: string;
+  /** The token of each of {@link CHAOS_OPERATORS}. */
+  operatorTokens: Record<string, string>;
   sandboxUrls: Record<'circle' | 'stripeClimate' | 'squake' | 'oneClickImpact' | 'impactRecon', string>;
   taskQueue: string;
   client: Client;
@@ -108,6 +112,11 @@ async function startCluster(dir: string, log: (line: string) => void): Promise<T
   };
 }
 
+/** The operators of the scenarios, each with a credential of their own. */
+export const CHAOS_OPERATORS = [1, 2, 3, 4, 5]
+  .map((n) => `chaos-op-${n}@example.com`)
+  .concat('chaos-cleanup@example.com');
+
 /**
  * Brings the stack up under `dir` (the Temporal server's data and the sandboxes' state): on the dev server, or with
  * `cluster` on a self-hosted cluster.
@@ -126,6 +135,25 @@ export async function startChaosStack(
 
   const taskQueue = 'refunds-chaos';
   const apiToken = `chaos_${Math.random().toString(36).slice(2)}_token`;
+  // Each operator of the scenarios signs in as themselves: the API records the caller as the override's operator.
+  const operatorTokens = Object.fromEntries(
+    CHAOS_OPERATORS.map((identity) => [identity, `chaos_${Math.random().toString(36).slice(2)}_token`]),
+  );
+  const credentialsFile = join(dir, 'api-credentials.json');
+  writeFileSync(
+    credentialsFile,
+    JSON.stringify({
+      credentials: [
+        { identity: 'ops@example.com', role: 'operator', tokenSha256: hashToken(apiToken) },
+        ...Object.entries(operatorTokens).map(([identity, token]) => ({
+          identity,
+          role: 'operator',
+          tokenSha256: hashToken(token),
+        })),
+      ],
+    }),
+    { mode: 0o600 },
+  );
   const payloadKey = generatePayloadKey('chaos');
   const common = {
     PAYLOAD_ENCRYPTION: 'on',
@@ -148,7 +176,12 @@ export async function startChaosStack(
     'api',
     process.execPath,
     ['dist/bin.js', 'api'],
-    { ...common, API_TOKEN: apiToken, CIRCLE_WEBHOOK_SECRET: `whsec_${apiToken}`, PORT: String(apiPort) },
+    {
+      ...common,
+      API_CREDENTIALS_FILE: credentialsFile,
+      CIRCLE_WEBHOOK_SECRET: `whsec_${apiToken}`,
+      PORT: String(apiPort),
+    },
     () => answers(`${apiUrl}/healthz`),
   );
   const workers = Array.from(
@@ -176,6 +209,7 @@ export async function startChaosStack(
     address,
     apiUrl,
     apiToken,
+    operatorTokens,
     sandboxUrls,
     taskQueue,
     client,
