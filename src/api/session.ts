@@ -51,7 +51,8 @@ input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:
 #out{margin-top:1rem}</style></head>
 <body><h1>Sign in</h1>
 <p>Your API credential (a token, or an OIDC token). The session lets the Temporal UI decode payloads through this API
-(tick "Include cross-origin credentials" in the UI's codec server settings) for 8 hours.</p>
+(in the UI's codec server settings, use your browser's: this API's <code>/codec</code> endpoint, with "Include
+cross-origin credentials" ticked) for 8 hours.</p>
 <form id="f"><label>Credential <input id="t" type="password" autocomplete="off" required></label>
 <button>Sign in</button></form><div id="out" role="status"></div>
 <script>

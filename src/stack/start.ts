@@ -266,7 +266,8 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
     dev && encryption.dataConverter
       ? `
                 the Web UI decodes them for whoever signs in at http://localhost:${apiSettings.port}/sign-in
-                (operator or finance; then tick "Include cross-origin credentials" in the UI's codec settings)`
+                (operator or finance), then in the UI's codec settings use your browser's: endpoint
+                http://localhost:${apiSettings.port}/codec, "Include cross-origin credentials" ticked`
       : ''
   }
   Overrides     applied only when vouched for by this API (key ${vouchKeys[0]!.id}): send them through it or the CLI
