@@ -123,6 +123,16 @@ export default tseslint.config(
     },
   },
   {
+    // The console's one browser script, plain JavaScript: linted without type information, with the browser's globals.
+    files: ['src/console/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      parserOptions: { projectService: false },
+      globals: { document: 'readonly', setTimeout: 'readonly' },
+    },
+  },
+  {
     // Workflow code is replayed: it imports only the workflow SDK, the pure domain and its own folder.
     files: ['src/workflows/**/*.ts'],
     rules: workflowFence('src/workflows is replayed and must be deterministic', { allowActivityTypes: true }),

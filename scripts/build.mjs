@@ -1,7 +1,7 @@
 // `npm run build`: compiles src/ to dist/ (tsc, CommonJS with types), then prebuilds the workflow bundle the worker
 // loads (dist/workflow-bundle.js), so a worker never bundles the workflow code at start.
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ const tsc = spawnSync(
   },
 );
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// The console's templates and assets are read at run time, beside its compiled code.
+for (const dir of ['views', 'assets']) cpSync(join(root, 'src', 'console', dir), join(dist, 'console', dir), { recursive: true });
 
 const { bundleWorkflowCode } = require('@temporalio/worker');
 const logger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };

@@ -56,6 +56,11 @@ export async function authenticateRequests(
       );
     }
   });
+  await limitPerIdentity(api, perMinute);
+}
+
+/** Limits each identity of `api`'s scope to `perMinute` requests (429 past it), once its principal is known. */
+export async function limitPerIdentity(api: FastifyInstance, perMinute: number): Promise<void> {
   await api.register(rateLimit, {
     // After authentication: the limit is the identity's, and a caller without a credential never counts against one.
     hook: 'preHandler',

@@ -29,6 +29,7 @@ import { readJsonBodiesOnly } from './json-body';
 import { refundRoutes } from './refund-routes';
 import { registerCookies, requestPrincipal, sessionRoutes } from './session';
 import { codecRoutes } from './codec-routes';
+import { consoleRoutes } from '../console/routes';
 import { REQUEST_ID_HEADER, requestId } from './request-id';
 import { discardUnreadBodies } from './unread-bodies';
 
@@ -57,6 +58,8 @@ export interface ApiOptions {
   webhookSecret?: string | readonly string[];
   /** Options for the sagas this API starts (deadlines, polling). */
   startOptions?: Omit<StartRefundOptions, 'taskQueue'>;
+  /** The Temporal Web UI the console links each refund's run to. @default no link */
+  temporalUiUrl?: string;
   /** Where requests and errors are logged, each line with its request id. @default a silent logger */
   logger?: Logger;
 }
@@ -131,6 +134,13 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     rateLimitPerMinute,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     startOptions: options.startOptions,
+  });
+  app.register(consoleRoutes, {
+    prefix: '/console',
+    client: options.client,
+    authenticator: options.authenticator,
+    rateLimitPerMinute,
+    temporalUiUrl: options.temporalUiUrl,
   });
   app.register(circleWebhook, { prefix: '/v1', client: options.client, secret: options.webhookSecret });
   return app;

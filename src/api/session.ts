@@ -5,7 +5,7 @@
  * script, `DELETE /v1/session` signs out.
  */
 import fastifyCookie from '@fastify/cookie';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES, type Authenticator, type Principal } from './auth';
 import { authenticateRequests, principalOf } from './auth-hook';
@@ -65,6 +65,28 @@ document.getElementById('f').addEventListener('submit', async (e) => {
 });
 </script></body></html>`;
 
+/**
+ * Sets the session cookie of `principal` on `reply`: signed, HTTP-only, SameSite=Strict, for 8 hours. Returns when it
+ * expires, in epoch milliseconds.
+ */
+export function startSession(reply: FastifyReply, { identity, role }: Principal): number {
+  const exp = Date.now() + SESSION_MS;
+  const value = Buffer.from(JSON.stringify({ identity, role, exp })).toString('base64url');
+  void reply.setCookie(SESSION_COOKIE, value, {
+    signed: true,
+    httpOnly: true,
+    sameSite: 'strict',
+    // Secure whenever the request came over HTTPS (behind a proxy: its X-Forwarded-Proto, with trustProxy).
+    secure: 'auto',
+    path: '/',
+    maxAge: SESSION_MS / 1000,
+  });
+  return exp;
+}
+
+/** Ends the browser session: the cookie is dropped. */
+export const endSession = (reply: FastifyReply) => reply.clearCookie(SESSION_COOKIE, { path: '/' });
+
 /** `GET /sign-in`, and `POST`/`DELETE /v1/session` (registered under `/v1` by the caller's prefix). */
 export async function sessionRoutes(
   api: FastifyInstance,
@@ -88,17 +110,7 @@ export async function sessionRoutes(
         },
         async (request, reply) => {
           const { identity, role } = principalOf(request);
-          const exp = Date.now() + SESSION_MS;
-          const value = Buffer.from(JSON.stringify({ identity, role, exp })).toString('base64url');
-          void reply.setCookie(SESSION_COOKIE, value, {
-            signed: true,
-            httpOnly: true,
-            sameSite: 'strict',
-            // Secure whenever the request came over HTTPS (behind a proxy: its X-Forwarded-Proto, with trustProxy).
-            secure: 'auto',
-            path: '/',
-            maxAge: SESSION_MS / 1000,
-          });
+          const exp = startSession(reply, { identity, role });
           return { identity, role, expiresAt: new Date(exp).toISOString() };
         },
       );
@@ -109,7 +121,7 @@ export async function sessionRoutes(
   api.delete(
     '/v1/session',
     { schema: { hide: true, summary: 'End the browser session', response: { 204: z.null().describe('Signed out') } } },
-    async (_request, reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send(),
+    async (_request, reply) => endSession(reply).code(204).send(),
   );
   api.get('/sign-in', { schema: { hide: true } }, (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(SIGN_IN_PAGE),

@@ -1,0 +1,50 @@
+/** How the console's pages write times and amounts: in words an operator reads at a glance, exact on hover. */
+import type { Amount } from '../domain';
+
+const UNITS: Array<[ms: number, unit: string]> = [
+  [86_400_000, 'd'],
+  [3_600_000, 'h'],
+  [60_000, 'min'],
+  [1000, 's'],
+];
+
+/** A duration in its two largest units: `3 h 12 min`, `45 s`. */
+export function duration(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.max(0, Math.round(ms));
+  for (const [size, unit] of UNITS) {
+    if (rest >= size || (unit === 's' && parts.length === 0)) {
+      parts.push(`${Math.floor(rest / size)} ${unit}`);
+      rest %= size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(' ');
+}
+
+/** How long ago `iso` was, from `now`: `3 h 12 min`. */
+export const age = (iso: string | undefined, now: number): string =>
+  iso ? duration(now - Date.parse(iso)) : 'unknown';
+
+/** A deadline from `now`: `in 2 h 5 min` or `passed 10 min ago`. */
+export function deadline(iso: string | undefined, now: number): string {
+  if (!iso) return 'none';
+  const left = Date.parse(iso) - now;
+  return left >= 0 ? `in ${duration(left)}` : `passed ${duration(-left)} ago`;
+}
+
+/** An ISO time as `2026-11-24 14:03:07 UTC`. */
+export const time = (iso: string | undefined): string =>
+  iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : '';
+
+/** An amount as the provider reported it: `12.60 USD`. */
+export const amount = (a: Amount | undefined): string => (a ? `${a.value} ${a.currency}` : '—');
+
+/** Sums by currency, one per line: `12.60 USD`. */
+export const totals = (byCurrency: Record<string, string>): string[] =>
+  Object.entries(byCurrency)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, value]) => `${value} ${currency}`);
+
+/** Words for a step's state or outcome: `needs_attention` → `needs attention`. */
+export const words = (value: string | undefined): string => (value ?? '').replace(/_/g, ' ');
