@@ -20,7 +20,8 @@ const tsc = spawnSync(
 );
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 // The console's templates and assets are read at run time, beside its compiled code.
-for (const dir of ['views', 'assets']) cpSync(join(root, 'src', 'console', dir), join(dist, 'console', dir), { recursive: true });
+for (const dir of ['views', 'assets'])
+  cpSync(join(root, 'src', 'console', dir), join(dist, 'console', dir), { recursive: true });
 
 const { bundleWorkflowCode } = require('@temporalio/worker');
 const logger = { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} };

@@ -252,6 +252,8 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
             .filter(Boolean),
         )
         .pipe(z.array(z.url({ error: 'must be an origin such as https://temporal.example.com' }))),
+      /** The Temporal Web UI, for the console's link to each refund's run. */
+      TEMPORAL_UI_URL: z.url({ error: 'must be a URL such as https://temporal.example.com' }).optional(),
       API_BODY_LIMIT_BYTES: z.coerce
         .number()
         .int()
@@ -282,6 +284,7 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env) {
     codecCorsOrigins: parsed.CODEC_CORS_ORIGINS,
     webhookSecret: parsed.CIRCLE_WEBHOOK_SECRET,
     bodyLimit: parsed.API_BODY_LIMIT_BYTES,
+    temporalUiUrl: parsed.TEMPORAL_UI_URL?.replace(/\/+$/, ''),
   };
 }
 

@@ -46,6 +46,7 @@ export async function runApi(flags: TemporalFlags = {}, tracing?: Tracing): Prom
     webhookSecret: settings.webhookSecret,
     bodyLimit: settings.bodyLimit,
     taskQueue: temporal.taskQueue,
+    temporalUiUrl: settings.temporalUiUrl,
     logger,
   });
   const url = await api.listen({ port: settings.port, host: settings.host });

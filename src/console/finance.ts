@@ -175,7 +175,9 @@ export function financeCsv(rows: readonly FinanceRow[]): string {
       r.recon.recordId,
       r.recon.fundsDateTime,
       r.recon.evidence,
-      r.overrides.map((o) => `${o.action}${o.step ? ` ${o.step}` : ''} by ${o.operator} at ${o.at}: ${o.reason}`).join('; '),
+      r.overrides
+        .map((o) => `${o.action}${o.step ? ` ${o.step}` : ''} by ${o.operator} at ${o.at}: ${o.reason}`)
+        .join('; '),
     ].map((cell) => (typeof cell === 'string' ? inert(cell) : cell));
   });
   return stringify(records, { header: true, columns: [...FINANCE_CSV_COLUMNS], record_delimiter: 'windows' });

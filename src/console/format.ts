@@ -34,8 +34,7 @@ export function deadline(iso: string | undefined, now: number): string {
 }
 
 /** An ISO time as `2026-11-24 14:03:07 UTC`. */
-export const time = (iso: string | undefined): string =>
-  iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : '';
+export const time = (iso: string | undefined): string => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : '');
 
 /** An amount as the provider reported it: `12.60 USD`. */
 export const amount = (a: Amount | undefined): string => (a ? `${a.value} ${a.currency}` : '—');

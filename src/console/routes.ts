@@ -66,9 +66,18 @@ declare module 'fastify' {
 }
 
 const QueueQuery = z.strictObject({
-  step: z.enum(STEP_FILTERS).optional().or(z.literal('').transform(() => undefined)),
-  errorType: z.enum(ERROR_TYPES).optional().or(z.literal('').transform(() => undefined)),
-  carbonProvider: z.enum(CARBON_PROVIDER_FILTERS).optional().or(z.literal('').transform(() => undefined)),
+  step: z
+    .enum(STEP_FILTERS)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  errorType: z
+    .enum(ERROR_TYPES)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  carbonProvider: z
+    .enum(CARBON_PROVIDER_FILTERS)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   pageToken: z.string().optional(),
 });
 

@@ -250,6 +250,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
     webhookSecret: apiSettings.webhookSecret ?? webhookSecret,
     bodyLimit: apiSettings.bodyLimit,
     taskQueue,
+    temporalUiUrl: apiSettings.temporalUiUrl ?? (dev ? dev.uiUrl : undefined),
   });
   const apiUrl = await api.listen({ port: apiSettings.port, host: apiSettings.host });
   // The Circle sandbox tells the API when a cancel settles, as Circle's notifications would.

@@ -56,7 +56,7 @@ const randomId = () => Math.random().toString(36).slice(2, 10);
 /** Seeds one order's resources in the sandboxes and returns its refund request. */
 export function seedOrder(
   sandboxes: RunningSandboxes,
-  options: { stripeAgeSeconds?: number; settleDelayMs?: number } = {},
+  options: { stripeAgeSeconds?: number; settleDelayMs?: number; reversal?: 'match' | 'mismatch' } = {},
 ) {
   const paymentId = crypto.randomUUID();
   const allocationId = crypto.randomUUID();
@@ -71,6 +71,7 @@ export function seedOrder(
         fundsAllocationId: allocationId,
         consumerReference,
         fundsDateTime: new Date(Date.now() - 60_000).toISOString(),
+        ...(options.reversal && { reversalBehaviour: options.reversal }),
       },
     ],
   });
