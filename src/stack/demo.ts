@@ -183,6 +183,9 @@ export async function runDemo(flags: TemporalFlags = {}): Promise<void> {
       console.log(`  # ${status.lastError?.message ?? step}\n  ${command}`);
     }
     console.log(`\nOr list them: npx refund-saga list --status needs_attention`);
+    console.log(
+      `Or resolve them in the operator console: http://localhost:${apiConfig().port}/console (sign in with the token above)`,
+    );
   }
   await connection.close();
 }

@@ -274,6 +274,7 @@ export async function runStack(flags: TemporalFlags = {}, tracing?: Tracing): Pr
   Overrides     applied only when vouched for by this API (key ${vouchKeys[0]!.id}): send them through it or the CLI
                 with REFUND_SAGA_API_URL; the Web UI's "Send a Signal" is refused and shown as refused
   HTTP API      ${apiUrl}  (OpenAPI at /openapi.json)
+  Console       ${apiUrl}/console  (operators and finance: sign in with your token below)
 ${credentials.banner}
   Webhook       ${apiUrl}/v1/webhooks/circle  (signed with ${webhookSecret}: X-Webhook-Timestamp, X-Webhook-Signature v1=HMAC-SHA256)
   Sandboxes     Circle ${urls.circle}, Stripe ${urls.stripeClimate}, SQUAKE ${urls.squake},
