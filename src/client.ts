@@ -374,7 +374,11 @@ async function addBlockedStep(client: Client, rows: RefundListEntry[]): Promise<
 }
 
 /** Runs `task` for every item, at most `limit` at a time. */
-export async function forEachBounded<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+export async function forEachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await task(items[next++]!);
