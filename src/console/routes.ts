@@ -118,7 +118,10 @@ const issuesText = (issues: readonly FieldIssue[]) => issues.map((i) => `${i.pat
 /** The console's routes, under the prefix the caller gives (`/console`). */
 export async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Promise<void> {
   const { client } = options;
-  const namespace = client.options.namespace;
+  // Browser pages: kept out of the OpenAPI document the order service reads.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, hide: true };
+  });
   await app.register(fastifyFormbody);
   await app.register(fastifyCsrf, {
     cookieKey: 'refund_saga_csrf',
@@ -299,7 +302,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
         overrideId: randomUUID(),
         temporalUrl:
           options.temporalUiUrl &&
-          `${options.temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`,
+          `${options.temporalUiUrl}/namespaces/${encodeURIComponent(client.options.namespace)}/workflows/${encodeURIComponent(workflowId)}`,
         now: Date.now(),
         ...extra,
       },
