@@ -21,7 +21,15 @@ import {
   sendOverrides,
   STEP_FILTERS,
 } from '../client';
-import { ERROR_TYPES, InvalidRequestError, OVERRIDE_ACTIONS, STEPS, toFieldIssues, type FieldIssue } from '../domain';
+import {
+  ERROR_TYPES,
+  InvalidRequestError,
+  OVERRIDE_ACTIONS,
+  OrderIdSchema,
+  STEPS,
+  toFieldIssues,
+  type FieldIssue,
+} from '../domain';
 import { may, type Authenticator, type Principal } from '../api/auth';
 import { limitPerIdentity } from '../api/auth-hook';
 import { endSession, requestPrincipal, startSession } from '../api/session';
@@ -273,6 +281,15 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     extra: { error?: string; form?: Record<string, unknown>; done?: string } = {},
     status = 200,
   ) => {
+    if (!OrderIdSchema.safeParse(orderId).success) {
+      return errorPage(
+        request,
+        reply,
+        404,
+        'No such refund',
+        'That is not an order id: 1-64 of A-Z, a-z, 0-9, _ and -.',
+      );
+    }
     let view;
     try {
       view = await getRefundStatus(client, orderId);

@@ -5,7 +5,7 @@
  * the page's and the sagas' own.
  *
  * Headless Debian Chromium (installed with apt when missing, scripts/ensure-chromium.ts) driven by playwright-core,
- * against the API on a real socket, a dev server of this file's own (so the finance range holds only this file's
+ * against the API on a real socket (vouching for its overrides to the worker, which applies no other), a dev server of this file's own (so the finance range holds only this file's
  * refunds), a saga worker in process and the provider sandboxes. `UPDATE_SCREENSHOTS=1` saves each page into
  * docs/screenshots/console-*.png.
  */
@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import Big from 'big.js';
@@ -26,6 +27,7 @@ import { startRefund } from '../../src/client';
 import { FINANCE_CSV_COLUMNS } from '../../src/console/finance';
 import { REFUND_SEARCH_ATTRIBUTES, type RefundResult } from '../../src/domain';
 import type { RunningSandboxes } from '../../src/stack/sandboxes';
+import { apiClientInterceptors, generateVouchKey } from '../../src/security/vouch';
 import { ensureTemporalCli, toExecutable } from '../../src/stack/temporal-binaries';
 import { sagaWorkerOptions } from '../../src/worker';
 import type { refundSaga } from '../../src/workflows';
@@ -49,6 +51,7 @@ const CHROMIUM_ARGS = [
 ];
 const OPERATOR = { token: 'console-operator-token', identity: 'alice@example.com' };
 const FINANCE = { token: 'console-finance-token', identity: 'finn@example.com' };
+const VOUCH_KEY = generateVouchKey('console-test');
 
 let chromiumPath = '';
 let env: TestWorkflowEnvironment | undefined;
@@ -81,15 +84,24 @@ beforeAll(async () => {
   sandboxes.impactRecon.configure({ reversalDelayMs: 300 });
   taskQueue = uniqueTaskQueue('console');
   worker = await Worker.create(
-    sagaWorkerOptions(sandboxClients(sandboxes, 1000), {
-      taskQueue,
-      connection: env.nativeConnection,
-      workflowBundle: workflowBundle(),
-    }),
+    sagaWorkerOptions(
+      sandboxClients(sandboxes, 1000),
+      {
+        taskQueue,
+        connection: env.nativeConnection,
+        workflowBundle: workflowBundle(),
+      },
+      // As in production: the worker applies only the overrides the API vouched for.
+      { vouchKeys: [VOUCH_KEY] },
+    ),
   );
   running = worker.run();
   api = buildApi({
-    client: env.client,
+    client: new Client({
+      connection: env.connection,
+      namespace: 'default',
+      interceptors: apiClientInterceptors([VOUCH_KEY], 'default'),
+    }),
     authenticator: tokens({
       [OPERATOR.token]: { identity: OPERATOR.identity, role: 'operator' },
       [FINANCE.token]: { identity: FINANCE.identity, role: 'finance' },
