@@ -6,6 +6,18 @@
 import { spawn } from 'node:child_process';
 import { isExecutable, onPath } from '../src/stack/temporal-binaries';
 
+/** Headless Chromium's flags for tests and scripts: without the background-networking ones it dials Google's services, which this network refuses. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 /** Where Debian's `chromium` package puts the browser. */
 export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { apiConfig, stackConfig } from '../src/config';
-import { ensureChromium } from './ensure-chromium';
+import { CHROMIUM_ARGS, ensureChromium } from './ensure-chromium';
 
 const workflowId = process.argv[2] ?? '';
 if (!workflowId) {
@@ -42,7 +42,7 @@ async function main() {
   const executablePath = await ensureChromium((line) => console.log(`[chromium] ${line}`));
   const browser = await chromium.launch({
     executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    args: CHROMIUM_ARGS,
   });
   try {
     const context = await browser.newContext({ viewport: { width: 1440, height: 1100 }, timezoneId: 'UTC' });

@@ -8,18 +8,15 @@ const UNITS: Array<[ms: number, unit: string]> = [
   [1000, 's'],
 ];
 
-/** A duration in its two largest units: `3 h 12 min`, `45 s`. */
+/** A duration in its largest unit and the next: `3 h 12 min`, `2 d`, `45 s`; under a second, `120 ms`. */
 export function duration(ms: number): string {
-  const parts: string[] = [];
-  let rest = Math.max(0, Math.round(ms));
-  for (const [size, unit] of UNITS) {
-    if (rest >= size || (unit === 's' && parts.length === 0)) {
-      parts.push(`${Math.floor(rest / size)} ${unit}`);
-      rest %= size;
-    }
-    if (parts.length === 2) break;
-  }
-  return parts.join(' ');
+  const rest = Math.max(0, Math.round(ms));
+  if (rest < 1000) return `${rest} ms`;
+  const i = UNITS.findIndex(([size]) => rest >= size);
+  const [size, unit] = UNITS[i]!;
+  const next = UNITS[i + 1];
+  const remainder = next ? Math.floor((rest % size) / next[0]) : 0;
+  return `${Math.floor(rest / size)} ${unit}${remainder ? ` ${remainder} ${next![1]}` : ''}`;
 }
 
 /** How long ago `iso` was, from `now`: `3 h 12 min`. */

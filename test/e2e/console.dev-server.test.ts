@@ -21,7 +21,7 @@ import { parse } from 'csv-parse/sync';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureChromium } from '../../scripts/ensure-chromium';
+import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/ensure-chromium';
 import { buildApi } from '../../src/api/server';
 import { startRefund } from '../../src/client';
 import { FINANCE_CSV_COLUMNS } from '../../src/console/finance';
@@ -39,16 +39,6 @@ import { uniqueTaskQueue, workflowBundle } from '../support/temporal';
 
 const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
 const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const OPERATOR = { token: 'console-operator-token', identity: 'alice@example.com' };
 const FINANCE = { token: 'console-finance-token', identity: 'finn@example.com' };
 const VOUCH_KEY = generateVouchKey('console-test');

@@ -15,7 +15,7 @@ import { Worker } from '@temporalio/worker';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/processes';
-import { ensureChromium } from '../../scripts/ensure-chromium';
+import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/ensure-chromium';
 import { startRefund } from '../../src/client';
 import { REFUND_SEARCH_ATTRIBUTES } from '../../src/domain';
 import type { RunningSandboxes } from '../../src/stack/sandboxes';
@@ -29,17 +29,6 @@ import { uniqueTaskQueue, workflowBundle } from '../support/temporal';
 
 const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
 const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
-/** Without the background-networking flags Chromium dials Google's services, which this network refuses. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let chromiumPath = '';
 let env: TestWorkflowEnvironment | undefined;
