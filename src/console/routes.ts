@@ -297,7 +297,16 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       if (err instanceof WorkflowNotFoundError) {
         return errorPage(request, reply, 404, 'No such refund', `No refund saga for order ${orderId}.`);
       }
-      throw err;
+      // The saga answers its status from its worker: without one running, it cannot.
+      request.log.warn({ err, orderId }, 'status query failed');
+      return errorPage(
+        request,
+        reply,
+        503,
+        'The refund did not answer',
+        `Refund ${orderId} did not answer its status query (${(err as Error).message}). Its worker may be down or ` +
+          'overloaded: check the workers, then reload. Its history is in the Temporal UI meanwhile.',
+      );
     }
     const workflowId = `refund-${orderId}`;
     const timeline = await timelineOf(

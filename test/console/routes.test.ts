@@ -152,6 +152,29 @@ describe('who may do what in the console', () => {
   });
 });
 
+describe('a refund page when its saga cannot answer', () => {
+  it('says the saga did not answer and what to check, instead of failing', async () => {
+    // A client whose status query fails, as it does when no worker polls the saga's task queue.
+    const unanswered = {
+      workflow: { getHandle: () => ({ query: () => Promise.reject(new Error('no poller seen for task queue')) }) },
+    } as unknown as Client;
+    const app = buildApi({
+      client: unanswered,
+      authenticator: tokens({ [OPERATOR]: { identity: 'alice@example.com', role: 'operator' } }),
+    });
+    const answer = await app.inject({
+      method: 'GET',
+      url: '/console/refunds/ord_1',
+      headers: { authorization: `Bearer ${OPERATOR}` },
+    });
+    await app.close();
+    expect(answer.statusCode).toBe(503);
+    expect(answer.body).toContain(
+      'Refund ord_1 did not answer its status query (no poller seen for task queue). Its worker may be down',
+    );
+  });
+});
+
 describe('what the console sends a browser', () => {
   it('serves its assets without a session, and nothing else by that route', async () => {
     const css = await api.inject({ method: 'GET', url: '/console/assets/console.css' });
